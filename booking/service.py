@@ -1,0 +1,248 @@
+"""Booking use cases. The only code that changes places on a session.
+
+Capacity is enforced by one conditional UPDATE in the same transaction as the booking row and its
+outbox event, so a session can never be overbooked however many requests race for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from booking.errors import (
+    AlreadyBooked,
+    BookingAlreadyCancelled,
+    BookingNotFound,
+    InvalidPartySize,
+    SessionCancelled,
+    SessionFull,
+    SessionNotFound,
+    SessionStarted,
+)
+from booking.references import hash_token, new_manage_token, new_reference, token_matches
+from booking.states import BookingSource, BookingStatus, SessionStatus
+from booking.tables import Booking, Session
+from booking.validation import ResidentDetails
+from commons.db import UNIQUE_VIOLATION_ERRORS, write_transaction
+from events.outbox import record_event
+
+REFERENCE_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class BookingConfirmation:
+    booking_id: int
+    reference: str
+    manage_token: str  #: shown once; only its hash is stored
+    session_id: int
+    resident_id: int
+    party_size: int
+    status: BookingStatus
+    places_left: int
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    booking_id: int
+    reference: str
+    session_id: int
+    party_size: int
+    places_left: int
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+async def book_place(
+    session_id: int,
+    resident: ResidentDetails,
+    party_size: int,
+    *,
+    source: BookingSource = BookingSource.ONLINE,
+    now: datetime | None = None,
+) -> BookingConfirmation:
+    """Book ``party_size`` places on a session for a resident, or raise a named ``BookingError``."""
+    now = now or _utcnow()
+    for _attempt in range(REFERENCE_ATTEMPTS):
+        try:
+            return await _book_once(session_id, resident, party_size, source, now)
+        except UNIQUE_VIOLATION_ERRORS as exc:
+            if "reference" in str(exc):
+                continue  # a one-in-a-billion reference collision: try a new one
+            raise AlreadyBooked() from exc
+    raise RuntimeError("could not allocate a unique booking reference")
+
+
+async def _book_once(
+    session_id: int, resident: ResidentDetails, party_size: int, source: BookingSource, now: datetime
+) -> BookingConfirmation:
+    db = Session._meta.db
+    async with write_transaction(db):
+        session = await _load_bookable_session(session_id, now)
+        if not isinstance(party_size, int) or party_size < 1 or party_size > session["max_party_size"]:
+            raise InvalidPartySize(
+                f"You can book between 1 and {session['max_party_size']} places for this activity."
+            )
+        resident_id = await _upsert_resident(resident, now)
+        existing = await Booking.exists().where(
+            (Booking.session == session_id)
+            & (Booking.resident == resident_id)
+            & (Booking.status == BookingStatus.CONFIRMED.value)
+        )
+        if existing:
+            raise AlreadyBooked()
+
+        # The serialisation point: succeeds only while the places are there.
+        rows = await Session.raw(
+            "UPDATE session SET booked = booked + {} "
+            "WHERE id = {} AND status = {} AND booked + {} <= capacity "
+            "RETURNING booked, capacity",
+            party_size,
+            session_id,
+            SessionStatus.SCHEDULED.value,
+            party_size,
+        )
+        if not rows:
+            raise SessionFull()
+        places_left = rows[0]["capacity"] - rows[0]["booked"]
+
+        token = new_manage_token()
+        booking = Booking(
+            reference=new_reference(),
+            session=session_id,
+            resident=resident_id,
+            party_size=party_size,
+            status=BookingStatus.CONFIRMED.value,
+            source=source.value,
+            manage_token_hash=hash_token(token),
+            created_at=now,
+        )
+        await booking.save()
+        await record_event(
+            "booking.confirmed",
+            {
+                "booking_id": booking.id,
+                "reference": booking.reference,
+                "session_id": session_id,
+                "resident_id": resident_id,
+                "party_size": party_size,
+                "places_left": places_left,
+            },
+        )
+    return BookingConfirmation(
+        booking_id=booking.id,
+        reference=booking.reference,
+        manage_token=token,
+        session_id=session_id,
+        resident_id=resident_id,
+        party_size=party_size,
+        status=BookingStatus.CONFIRMED,
+        places_left=places_left,
+    )
+
+
+async def _load_bookable_session(session_id: int, now: datetime) -> dict:
+    session = (
+        await Session.select(
+            Session.id,
+            Session.status,
+            Session.starts_at,
+            Session.activity.max_party_size.as_alias("max_party_size"),
+        )
+        .where(Session.id == session_id)
+        .first()
+    )
+    if session is None:
+        raise SessionNotFound()
+    if session["status"] == SessionStatus.CANCELLED.value:
+        raise SessionCancelled()
+    if session["starts_at"] <= now:
+        raise SessionStarted()
+    return session
+
+
+async def _upsert_resident(resident: ResidentDetails, now: datetime) -> int:
+    """Find the resident by e-mail or add them; a race between two first bookings cannot make two."""
+    rows = await Session.raw(
+        "INSERT INTO resident (name, email, phone, contact_by_email, contact_by_sms, created_at) "
+        "VALUES ({}, {}, {}, {}, {}, {}) "
+        "ON CONFLICT (email) WHERE email IS NOT NULL "
+        "DO UPDATE SET name = excluded.name, phone = COALESCE(excluded.phone, resident.phone) "
+        "RETURNING id",
+        resident.name,
+        resident.email.lower(),
+        resident.phone,
+        True,
+        False,
+        now,
+    )
+    return rows[0]["id"]
+
+
+async def cancel_booking(
+    reference: str,
+    *,
+    manage_token: str | None = None,
+    reason: str = "",
+    authorised: bool = False,
+    now: datetime | None = None,
+) -> Cancellation:
+    """Cancel a booking and free its places.
+
+    The caller proves the right to cancel with the booking's manage token, or passes
+    ``authorised=True`` when it has already checked (for example a member of staff).
+    """
+    now = now or _utcnow()
+    db = Booking._meta.db
+    async with write_transaction(db):
+        booking = (
+            await Booking.select(
+                Booking.id, Booking.status, Booking.session, Booking.party_size, Booking.manage_token_hash
+            )
+            .where(Booking.reference == reference)
+            .first()
+        )
+        if booking is None or not (authorised or token_matches(manage_token or "", booking["manage_token_hash"])):
+            raise BookingNotFound()  # the same answer for "no such booking" and "not yours"
+        changed = await Booking.raw(
+            "UPDATE booking SET status = {}, cancelled_at = {}, cancel_reason = {} "
+            "WHERE id = {} AND status = {} RETURNING id",
+            BookingStatus.CANCELLED.value,
+            now,
+            reason.strip()[:500],
+            booking["id"],
+            BookingStatus.CONFIRMED.value,
+        )
+        if not changed:
+            raise BookingAlreadyCancelled()
+        rows = await Session.raw(
+            "UPDATE session SET booked = booked - {} WHERE id = {} RETURNING booked, capacity",
+            booking["party_size"],
+            booking["session"],
+        )
+        places_left = rows[0]["capacity"] - rows[0]["booked"]
+        await record_event(
+            "booking.cancelled",
+            {
+                "booking_id": booking["id"],
+                "reference": reference,
+                "session_id": booking["session"],
+                "party_size": booking["party_size"],
+                "places_left": places_left,
+                "reason": reason.strip()[:500],
+            },
+        )
+    return Cancellation(booking["id"], reference, booking["session"], booking["party_size"], places_left)
+
+
+async def max_party_size_for(session_id: int) -> int:
+    row = (
+        await Session.select(Session.activity.max_party_size.as_alias("max_party_size"))
+        .where(Session.id == session_id)
+        .first()
+    )
+    if row is None:
+        raise SessionNotFound()
+    return row["max_party_size"]
+

@@ -1,0 +1,101 @@
+"""Piccolo tables of the booking domain. Instants are stored in UTC; each venue names its time zone."""
+
+from piccolo.columns import (
+    OnDelete,
+    Boolean,
+    ForeignKey,
+    Integer,
+    Real,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.table import Table
+
+from booking.states import ActivityCategory, BookingSource, BookingStatus, SessionStatus
+
+
+class Partner(Table):
+    """An organisation that runs or supports activities (an NHS trust, the council, a charity)."""
+
+    name = Varchar(length=200)
+    website = Varchar(length=300, default="")
+    description = Text(default="")
+    created_at = Timestamptz()
+
+
+class Venue(Table):
+    name = Varchar(length=200)
+    slug = Varchar(length=100, unique=True)
+    address = Text()  #: full postal address, one line per part, without the postcode
+    postcode = Varchar(length=10)
+    latitude = Real(null=True)
+    longitude = Real(null=True)
+    time_zone = Varchar(length=64, default="Europe/London")  #: IANA name; sessions are shown in this zone
+    opening_hours = Text(default="")
+    phone = Varchar(length=40, default="")
+    archived = Boolean(default=False)
+    created_at = Timestamptz()
+
+
+class Room(Table):
+    venue = ForeignKey(references=Venue, on_delete=OnDelete.restrict)
+    name = Varchar(length=200)
+    capacity = Integer()
+    step_free_access = Boolean(default=False)
+    hearing_loop = Boolean(default=False)
+    accessible_toilet = Boolean(default=False)
+    accessibility_notes = Text(default="")
+    archived = Boolean(default=False)
+
+
+class Activity(Table):
+    title = Varchar(length=200)
+    slug = Varchar(length=120, unique=True)
+    category = Varchar(length=40, choices=ActivityCategory)
+    description = Text(default="")
+    partner = ForeignKey(references=Partner, null=True, on_delete=OnDelete.set_null)
+    max_party_size = Integer(default=4)  #: the most places one booking may take
+    archived = Boolean(default=False)
+
+
+class Session(Table):
+    """One occurrence of an activity in a room. ``booked`` only changes through the conditional update."""
+
+    activity = ForeignKey(references=Activity, on_delete=OnDelete.restrict)
+    room = ForeignKey(references=Room, on_delete=OnDelete.restrict)
+    starts_at = Timestamptz()
+    ends_at = Timestamptz()
+    capacity = Integer()  #: never more than the room's capacity
+    booked = Integer(default=0)  #: places taken by confirmed bookings
+    status = Varchar(length=20, choices=SessionStatus, default=SessionStatus.SCHEDULED.value)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class Resident(Table):
+    """A person who books. Identified by e-mail (stored lower-case) or, failing that, by phone."""
+
+    name = Varchar(length=200)
+    email = Varchar(length=320, null=True, default=None)
+    phone = Varchar(length=32, null=True, default=None)  #: E.164, e.g. +447700900123
+    contact_by_email = Boolean(default=True)
+    contact_by_sms = Boolean(default=False)
+    sms_consent_at = Timestamptz(null=True, default=None)  #: when the resident opted in to texts
+    created_at = Timestamptz()
+
+
+class Booking(Table):
+    reference = Varchar(length=8, unique=True)  #: human-friendly, e.g. K7P-3QX
+    session = ForeignKey(references=Session, on_delete=OnDelete.restrict)
+    resident = ForeignKey(references=Resident, on_delete=OnDelete.restrict)
+    party_size = Integer()
+    status = Varchar(length=20, choices=BookingStatus, default=BookingStatus.CONFIRMED.value)
+    source = Varchar(length=20, choices=BookingSource, default=BookingSource.ONLINE.value)
+    manage_token_hash = Varchar(length=64)  #: sha256 of the secret manage token; cleared to revoke
+    created_at = Timestamptz()
+    cancelled_at = Timestamptz(null=True, default=None)
+    cancel_reason = Text(default="")
+
+
+TABLES = [Partner, Venue, Room, Activity, Session, Resident, Booking]

@@ -1,0 +1,94 @@
+"""Validate what a resident typed into a booking form or API call. Pure: no I/O."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_NAME = 200
+
+
+@dataclass(frozen=True)
+class ResidentDetails:
+    name: str
+    email: str
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    resident: ResidentDetails
+    party_size: int
+
+
+@dataclass
+class ValidationResult:
+    request: BookingRequest | None = None
+    errors: dict[str, str] = field(default_factory=dict)  #: field name -> message, in form order
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def normalise_uk_phone(text: str) -> str | None:
+    """Return a UK mobile number in E.164 (+447...), or None if it is not one."""
+    digits = re.sub(r"[\s\-()]", "", text)
+    if digits.startswith("+44"):
+        digits = "0" + digits[3:]
+    elif digits.startswith("0044"):
+        digits = "0" + digits[4:]
+    if re.fullmatch(r"07\d{9}", digits):
+        return "+44" + digits[1:]
+    return None
+
+
+def validate_booking(
+    *, name: object, email: object, phone: object = None, party_size: object, max_party_size: int
+) -> ValidationResult:
+    """Check each field and say exactly what is wrong with it, in plain English."""
+    errors: dict[str, str] = {}
+    name_text = str(name or "").strip()
+    email_text = str(email or "").strip().lower()
+    phone_text = str(phone or "").strip()
+
+    if not name_text:
+        errors["name"] = "Enter your full name"
+    elif len(name_text) > MAX_NAME:
+        errors["name"] = f"Full name must be {MAX_NAME} characters or fewer"
+
+    if not email_text:
+        errors["email"] = "Enter your email address"
+    elif len(email_text) > 320 or not EMAIL_PATTERN.match(email_text):
+        errors["email"] = "Enter an email address in the correct format, like name@example.com"
+
+    phone_value: str | None = None
+    if phone_text:
+        phone_value = normalise_uk_phone(phone_text)
+        if phone_value is None:
+            errors["phone"] = "Enter a UK mobile number, like 07700 900 982"
+
+    size: int | None = None
+    text_size = str(party_size if party_size is not None else "").strip()
+    if isinstance(party_size, bool):
+        text_size = ""
+    if not text_size:
+        errors["party_size"] = "Enter how many places you need"
+    else:
+        try:
+            size = int(text_size)
+        except ValueError:
+            errors["party_size"] = "Number of places must be a whole number, like 2"
+        else:
+            if size < 1:
+                errors["party_size"] = "Number of places must be 1 or more"
+            elif size > max_party_size:
+                errors["party_size"] = f"You can book up to {max_party_size} places for this activity"
+
+    if errors:
+        return ValidationResult(errors=errors)
+    assert size is not None
+    return ValidationResult(
+        request=BookingRequest(ResidentDetails(name_text, email_text, phone_value), size)
+    )

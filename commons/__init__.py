@@ -1,0 +1,1 @@
+"""Commons: process wiring (settings, database, CLI) shared by every component."""

@@ -1,0 +1,92 @@
+"""Database engines for both supported back ends, and the one way Commons opens a write transaction."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+SQLITE_PREFIX = "sqlite:///"
+
+
+def sqlite_path(url: str) -> str:
+    return url[len(SQLITE_PREFIX):]
+
+
+def engine_for(url: str) -> Engine:
+    """Build the Piccolo engine a ``COMMONS_DATABASE_URL`` describes."""
+    if url.startswith(("postgres://", "postgresql://")):
+        return PostgresEngine(config={"dsn": url})
+    if url.startswith(SQLITE_PREFIX):
+        # A generous busy timeout: other processes (relay, workers) may hold the write lock briefly.
+        return SQLiteEngine(path=sqlite_path(url), timeout=30)
+    raise ValueError(f"Unsupported database URL: {url!r}")
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return isinstance(engine, SQLiteEngine)
+
+
+def all_tables() -> list:
+    from booking.tables import TABLES as booking_tables
+    from events.tables import TABLES as event_tables
+    from notifications.tables import TABLES as notification_tables
+
+    return [*booking_tables, *event_tables, *notification_tables]
+
+
+def bind_tables(engine: Engine) -> None:
+    """Point every Commons table at ``engine`` (used by processes and tests that pick an engine at run time)."""
+    for table in all_tables():
+        table._meta.db = engine
+
+
+_sqlite_write_locks: dict[int, asyncio.Lock] = {}
+
+
+@asynccontextmanager
+async def write_transaction(engine: Engine) -> AsyncIterator[None]:
+    """A transaction for a use case that writes.
+
+    SQLite allows one writer at a time: ``BEGIN IMMEDIATE`` takes the write lock up front (so two
+    transactions never deadlock upgrading a read lock) and an in-process lock queues this process's
+    writers instead of letting them spin on SQLITE_BUSY. PostgreSQL needs neither: the conditional
+    UPDATE in each use case is the serialisation point.
+    """
+    if engine.current_transaction.get() is not None:
+        yield  # already inside the caller's transaction
+        return
+    if isinstance(engine, SQLiteEngine):
+        lock = _sqlite_write_locks.setdefault(id(engine), asyncio.Lock())
+        async with lock:
+            async with engine.transaction(transaction_type=TransactionType.immediate):
+                yield
+    else:
+        async with engine.transaction():
+            yield
+
+
+async def open_pool(engine: Engine, max_size: int = 10) -> None:
+    if isinstance(engine, PostgresEngine):
+        await engine.start_connection_pool(max_size=max_size)
+
+
+async def close_pool(engine: Engine) -> None:
+    if isinstance(engine, PostgresEngine):
+        await engine.close_connection_pool()
+
+
+def _unique_violation_errors() -> tuple[type[Exception], ...]:
+    import sqlite3
+
+    import asyncpg
+
+    return (asyncpg.exceptions.UniqueViolationError, sqlite3.IntegrityError)
+
+
+#: What a unique index violation raises on either engine.
+UNIQUE_VIOLATION_ERRORS = _unique_violation_errors()

@@ -1,0 +1,80 @@
+"""One place that reads configuration from the environment, with safe local defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+DEV_SECRET_KEY = "commons-dev-secret-key-do-not-use-in-production"
+
+
+class ConfigurationError(RuntimeError):
+    """Raised when the environment describes a configuration Commons must not start with."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    data_dir: Path
+    database_url: str
+    nats_url: str | None  #: None means "start the embedded nats-server"
+    smtp_url: str | None  #: None means "deliver to the dev mailbox"
+    secret_key: str
+    base_url: str
+    mail_from: str
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgres://", "postgresql://"))
+
+    @property
+    def dev_mailbox_enabled(self) -> bool:
+        return self.smtp_url is None and not self.is_production
+
+    def validate(self) -> None:
+        if self.is_production and self.secret_key == DEV_SECRET_KEY:
+            raise ConfigurationError(
+                "COMMONS_SECRET_KEY is not set. Set it to a long random value "
+                "before running with COMMONS_ENV=production."
+            )
+        if self.is_production and len(self.secret_key) < 32:
+            raise ConfigurationError("COMMONS_SECRET_KEY must be at least 32 characters in production.")
+        if self.is_production and self.smtp_url is None:
+            raise ConfigurationError("COMMONS_SMTP_URL must be set in production (the dev mailbox is for development only).")
+        if not (self.is_postgres or self.database_url.startswith("sqlite:///")):
+            raise ConfigurationError(
+                f"COMMONS_DATABASE_URL must start with postgresql:// or sqlite:/// (got {self.database_url!r})."
+            )
+        if self.smtp_url is not None and not self.smtp_url.startswith(("smtp://", "smtps://")):
+            raise ConfigurationError(f"COMMONS_SMTP_URL must look like smtp://host:port (got {self.smtp_url!r}).")
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Build settings from an environment mapping (defaults to ``os.environ``)."""
+    environ = dict(os.environ if environ is None else environ)
+    data_dir = Path(environ.get("COMMONS_DATA_DIR") or "./var").resolve()
+    database_url = environ.get("COMMONS_DATABASE_URL") or f"sqlite:///{data_dir / 'commons.sqlite3'}"
+    settings = Settings(
+        env=environ.get("COMMONS_ENV", "development"),
+        data_dir=data_dir,
+        database_url=database_url,
+        nats_url=environ.get("COMMONS_NATS_URL") or None,
+        smtp_url=environ.get("COMMONS_SMTP_URL") or None,
+        secret_key=environ.get("COMMONS_SECRET_KEY") or DEV_SECRET_KEY,
+        base_url=(environ.get("COMMONS_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        mail_from=environ.get("COMMONS_MAIL_FROM") or "Commons <bookings@commons.localhost>",
+    )
+    settings.validate()
+    return settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

@@ -1,0 +1,1 @@
+"""Notification workers: turn domain events into e-mails (and, later, texts) exactly once."""

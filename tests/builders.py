@@ -1,0 +1,85 @@
+"""Small builders for test data: each call makes fresh, unique rows."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from booking.states import ActivityCategory, SessionStatus
+from booking.tables import Activity, Partner, Room, Session, Venue
+
+_counter = itertools.count(1)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{next(_counter)}-{uuid.uuid4().hex[:6]}"
+
+
+async def make_venue(**overrides) -> Venue:
+    slug = unique("venue")
+    venue = Venue(
+        name=overrides.pop("name", f"Test Library {slug}"),
+        slug=slug,
+        address="1 High Street\nHednesford",
+        postcode="WS12 1AA",
+        latitude=52.71,
+        longitude=-2.0,
+        time_zone="Europe/London",
+        created_at=datetime.now(timezone.utc),
+        **overrides,
+    )
+    await venue.save()
+    return venue
+
+
+async def make_room(venue: Venue | None = None, capacity: int = 30, **overrides) -> Room:
+    venue = venue or await make_venue()
+    room = Room(venue=venue.id, name=overrides.pop("name", "Community room"), capacity=capacity, **overrides)
+    await room.save()
+    return room
+
+
+async def make_activity(max_party_size: int = 4, **overrides) -> Activity:
+    partner = Partner(name=unique("Partner"), created_at=datetime.now(timezone.utc))
+    await partner.save()
+    activity = Activity(
+        title=overrides.pop("title", "Chair yoga"),
+        slug=unique("activity"),
+        category=overrides.pop("category", ActivityCategory.YOGA_AND_MOVEMENT.value),
+        description="Gentle seated yoga.",
+        partner=partner.id,
+        max_party_size=max_party_size,
+        **overrides,
+    )
+    await activity.save()
+    return activity
+
+
+async def make_session(
+    capacity: int = 10,
+    *,
+    starts_in: timedelta = timedelta(days=2),
+    duration: timedelta = timedelta(hours=1),
+    max_party_size: int = 4,
+    room: Room | None = None,
+    activity: Activity | None = None,
+    status: SessionStatus = SessionStatus.SCHEDULED,
+) -> Session:
+    room = room or await make_room(capacity=max(capacity, 30))
+    activity = activity or await make_activity(max_party_size=max_party_size)
+    start = datetime.now(timezone.utc).replace(microsecond=0) + starts_in
+    now = datetime.now(timezone.utc)
+    session = Session(
+        activity=activity.id,
+        room=room.id,
+        starts_at=start,
+        ends_at=start + duration,
+        capacity=capacity,
+        booked=0,
+        status=status.value,
+        created_at=now,
+        updated_at=now,
+    )
+    await session.save()
+    return session

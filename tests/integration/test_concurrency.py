@@ -68,3 +68,27 @@ async def test_the_naive_read_then_write_path_overbooks_on_postgresql(pg_engine)
     session = await make_session(capacity=CAPACITY)
     await _race(session.id, _naive_book)
     assert await _confirmed(session.id) > CAPACITY
+
+
+async def test_several_processes_racing_on_one_database_never_overbook(db, data_dir):
+    """Separate OS processes (web, relay, workers share one database): still exactly the capacity."""
+    import sys
+
+    from tests.support.services import commons_env
+
+    session = await make_session(capacity=CAPACITY)
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tests.support.book_many", db.url, str(session.id), str(worker), "50",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=commons_env(db.url, data_dir),
+        )
+        for worker in range(4)
+    ]
+    outputs = [await p.communicate() for p in processes]
+    assert [p.returncode for p in processes] == [0, 0, 0, 0], [err.decode()[-2000:] for _, err in outputs]
+    confirmed = sum(int(out.split()[0]) for out, _ in outputs)
+    full = sum(int(out.split()[1]) for out, _ in outputs)
+    assert (confirmed, full) == (CAPACITY, 200 - CAPACITY)
+    assert await _confirmed(session.id) == CAPACITY

@@ -72,7 +72,7 @@ async def write_transaction(engine: Engine) -> AsyncIterator[None]:
 
 async def open_pool(engine: Engine, max_size: int = 10) -> None:
     if isinstance(engine, PostgresEngine):
-        await engine.start_connection_pool(max_size=max_size)
+        await engine.start_connection_pool(min_size=1, max_size=max_size)
 
 
 async def close_pool(engine: Engine) -> None:

@@ -1,0 +1,35 @@
+# Commons: `make run` to try it, `make test` to check it. Both create .venv on first use.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test migrate seed clean
+
+# `commons up` migrates and, on an empty database, loads the demo before it starts.
+run: $(VENV)/.installed
+	$(BIN)/commons up
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -n 2 -q
+
+migrate: $(VENV)/.installed
+	$(BIN)/commons migrate
+
+seed: migrate
+	$(BIN)/commons seed demo
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Stamp files: reinstall only when the package definition changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(VENV)/.installed $@
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

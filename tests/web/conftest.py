@@ -1,0 +1,83 @@
+"""A running Commons web app on each database engine, and helpers to drive its forms."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator
+
+import httpx
+import pytest
+
+from commons.settings import Settings, load_settings
+from web.app import create_app
+
+CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
+
+
+def web_settings(db, data_dir: Path, **extra: str) -> Settings:
+    return load_settings(
+        {"COMMONS_ENV": "test", "COMMONS_DATABASE_URL": db.url, "COMMONS_DATA_DIR": str(data_dir), **extra}
+    )
+
+
+@asynccontextmanager
+async def browser(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app, lifespan and all, on this test's event loop, with a cookie-keeping client.
+
+    Not litestar.testing.AsyncTestClient: it runs the lifespan on another thread's event loop
+    (litestar#1920), so the asyncpg pool the lifespan opens cannot serve the requests.
+    """
+    app = create_app(settings)
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def run_lifespan() -> None:  # its own task: pytest-asyncio tears fixtures down in another one
+        async with app.lifespan():
+            started.set()
+            await stop.wait()
+
+    lifespan = asyncio.create_task(run_lifespan())
+    ready = asyncio.create_task(started.wait())
+    await asyncio.wait({lifespan, ready}, return_when=asyncio.FIRST_COMPLETED)
+    if lifespan.done():
+        ready.cancel()
+        lifespan.result()  # start-up failed: raise its error here
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
+            yield client
+    finally:
+        stop.set()
+        await lifespan
+
+
+@pytest.fixture
+async def client(db, data_dir):
+    async with browser(web_settings(db, data_dir)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+async def other_client(db, data_dir, client):
+    """A second browser, with its own cookies, against the same app settings."""
+    async with browser(web_settings(db, data_dir)) as test_client:
+        yield test_client
+
+
+async def csrf_token(client: httpx.AsyncClient, page: str) -> str:
+    """Load a page as a browser would, returning the token its forms carry."""
+    response = await client.get(page)
+    assert response.status_code == 200, response.text
+    match = CSRF_INPUT.search(response.text)
+    assert match, "the page has no form with a CSRF token"
+    return match.group(1)
+
+
+async def submit_booking(client: httpx.AsyncClient, session_id: int, headers: dict | None = None, **fields):
+    token = await csrf_token(client, f"/sessions/{session_id}")
+    form = {"name": "Ada Lovelace", "email": "ada@example.com", "phone": "", "party_size": "1", **fields}
+    return await client.post(
+        f"/sessions/{session_id}/book", data={**form, "_csrf_token": token}, headers=headers or {}
+    )

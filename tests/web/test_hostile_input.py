@@ -1,0 +1,50 @@
+"""Odd input from the outside world gets a 4xx answer, never a 500."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.builders import make_session
+from tests.web.conftest import csrf_token
+
+HUGE = "99999999999999999999"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/sessions/{2**31}",
+        f"/sessions/{HUGE}",
+        "/sessions/-1",
+        f"/api/v1/sessions/{2**31}",
+        f"/dev/mailbox/{2**40}",
+        "/bookings/manage/" + "x" * 5000,
+        "/bookings/%00%ff/confirmation",
+    ],
+)
+async def test_odd_ids_are_not_found_or_bad_requests(client, path):
+    response = await client.get(path)
+    assert response.status_code in (400, 404), response.text
+
+
+async def test_huge_session_id_in_a_booking_is_a_client_error(client):
+    response = await client.post(
+        f"/api/v1/sessions/{2**31}/bookings", json={"name": "A", "email": "a@example.com", "party_size": 1}
+    )
+    assert 400 <= response.status_code < 500
+
+
+async def test_odd_form_values_are_field_errors(client):
+    session = await make_session()
+    token = await csrf_token(client, f"/sessions/{session.id}")
+    response = await client.post(
+        f"/sessions/{session.id}/book",
+        content=f"name=A&name=B&email=a%40example.com&party_size={HUGE}&_csrf_token={token}",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert 400 <= response.status_code < 500
+
+
+async def test_api_list_rejects_out_of_range_paging(client):
+    assert (await client.get("/api/v1/sessions", params={"limit": "0"})).status_code == 400
+    assert (await client.get("/api/v1/sessions", params={"limit": "abc"})).status_code == 400

@@ -1,0 +1,126 @@
+"""JSON API, version 1: list sessions, book places, cancel with the manage token as a bearer token."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from litestar import Controller, Response, Router, delete, get, post
+from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_201_CREATED, HTTP_422_UNPROCESSABLE_ENTITY
+
+from booking.errors import BookingError
+from booking.queries import get_session, list_upcoming_sessions
+from booking.references import normalise_reference
+from booking.service import book_place, cancel_booking, max_party_size_for
+from booking.states import BookingSource
+from booking.validation import validate_booking
+from web.api_models import (
+    BookingIn,
+    BookingOut,
+    BookingProblem,
+    CancellationOut,
+    SessionOut,
+    ValidationProblem,
+    as_utc,
+)
+from web.errors import booking_error_handler
+from web.params import RowId
+
+BOOKING_PROBLEMS = {
+    404: ResponseSpec(data_container=BookingProblem, description="No such session"),
+    409: ResponseSpec(data_container=BookingProblem, description="Full, already booked, cancelled or started"),
+    422: ResponseSpec(data_container=ValidationProblem, description="What to fix in each field"),
+}
+
+
+def _bearer_token(authorization: str | None) -> str:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthorizedException(
+            "Send the booking's manage token as 'Authorization: Bearer <token>'.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return token.strip()
+
+
+class SessionsApi(Controller):
+    path = "/sessions"
+    tags = ["Sessions"]
+
+    @get("/", summary="Upcoming sessions, soonest first")
+    async def list_sessions(
+        self,
+        start: Annotated[datetime | None, QueryParameter(name="from", description="ISO 8601; default now")] = None,
+        end: Annotated[datetime | None, QueryParameter(name="to", description="ISO 8601, exclusive")] = None,
+        venue: Annotated[str | None, QueryParameter(description="Venue slug")] = None,
+        category: Annotated[str | None, QueryParameter(description="Activity category, e.g. job_club")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    ) -> list[SessionOut]:
+        sessions = await list_upcoming_sessions(
+            start=as_utc(start), end=as_utc(end), venue=venue, category=category, limit=limit, offset=offset
+        )
+        return [SessionOut.from_view(view) for view in sessions]
+
+    @get("/{session_id:int}", summary="One session")
+    async def show_session(self, session_id: RowId) -> SessionOut:
+        view = await get_session(session_id)
+        if view is None:
+            raise NotFoundException("No session with that id.")
+        return SessionOut.from_view(view)
+
+    @post(
+        "/{session_id:int}/bookings",
+        status_code=HTTP_201_CREATED,
+        summary="Book places on a session",
+        responses=BOOKING_PROBLEMS,
+    )
+    async def book(self, session_id: RowId, data: JSONBody[BookingIn]) -> Response[BookingOut | ValidationProblem]:
+        result = validate_booking(
+            name=data.name,
+            email=data.email,
+            phone=data.phone,
+            party_size=data.party_size,
+            max_party_size=await max_party_size_for(session_id),
+        )
+        if not result.ok:
+            problem = ValidationProblem(detail="Check the fields listed in errors.", errors=result.errors)
+            return Response(problem, status_code=HTTP_422_UNPROCESSABLE_ENTITY)
+        assert result.request is not None
+        confirmation = await book_place(
+            session_id, result.request.resident, result.request.party_size, source=BookingSource.API
+        )
+        return Response(BookingOut.from_confirmation(confirmation), status_code=HTTP_201_CREATED)
+
+
+class BookingsApi(Controller):
+    path = "/bookings"
+    tags = ["Bookings"]
+
+    @delete(
+        "/{reference:str}",
+        status_code=200,
+        summary="Cancel a booking",
+        description="Authorise with 'Authorization: Bearer <manage_token>'. "
+        "An unknown booking and a wrong token get the same 404.",
+        responses={
+            404: ResponseSpec(data_container=BookingProblem, description="Unknown booking or wrong token"),
+            409: ResponseSpec(data_container=BookingProblem, description="Already cancelled"),
+        },
+    )
+    async def cancel(
+        self, reference: FromPath[str], authorization: Annotated[str | None, HeaderParameter(name="Authorization")] = None
+    ) -> CancellationOut:
+        token = _bearer_token(authorization)
+        cancellation = await cancel_booking(normalise_reference(reference), manage_token=token)
+        return CancellationOut.from_cancellation(cancellation)
+
+
+api_router = Router(
+    path="/api/v1",
+    route_handlers=[SessionsApi, BookingsApi],
+    exception_handlers={BookingError: booking_error_handler},
+)

@@ -1,0 +1,101 @@
+"""Request and response bodies of the JSON API; msgspec Structs so /schema documents them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import msgspec
+
+from booking.queries import SessionView
+from booking.service import BookingConfirmation, Cancellation
+
+
+class SessionOut(msgspec.Struct):
+    id: int
+    activity: str
+    category: str
+    venue: str  #: the venue's slug, as the ``venue`` filter takes it
+    venue_name: str
+    room: str
+    starts_at: datetime  #: UTC
+    ends_at: datetime  #: UTC
+    local_time: str  #: plain English, in the venue's time zone
+    capacity: int
+    places_left: int
+    status: str
+    url: str  #: the session's page on this site
+
+    @classmethod
+    def from_view(cls, view: SessionView) -> SessionOut:
+        return cls(
+            id=view.id,
+            activity=view.activity_title,
+            category=view.category,
+            venue=view.venue_slug,
+            venue_name=view.venue_name,
+            room=view.room_name,
+            starts_at=view.starts_at.astimezone(timezone.utc),
+            ends_at=view.ends_at.astimezone(timezone.utc),
+            local_time=view.when,
+            capacity=view.capacity,
+            places_left=view.places_left,
+            status=view.status,
+            url=f"/sessions/{view.id}",
+        )
+
+
+class BookingIn(msgspec.Struct):
+    """Missing fields are allowed here so validate_booking can name each one in a 422."""
+
+    name: str = ""
+    email: str = ""
+    phone: str | None = None
+    party_size: int | None = None
+
+
+class BookingOut(msgspec.Struct):
+    reference: str
+    status: str
+    manage_token: str  #: shown once; send it as a bearer token to cancel
+    session_id: int
+    party_size: int
+    places_left: int
+
+    @classmethod
+    def from_confirmation(cls, confirmation: BookingConfirmation) -> BookingOut:
+        return cls(
+            reference=confirmation.reference,
+            status=confirmation.status.value,
+            manage_token=confirmation.manage_token,
+            session_id=confirmation.session_id,
+            party_size=confirmation.party_size,
+            places_left=confirmation.places_left,
+        )
+
+
+class CancellationOut(msgspec.Struct):
+    reference: str
+    status: str
+    session_id: int
+    places_left: int
+
+    @classmethod
+    def from_cancellation(cls, cancellation: Cancellation) -> CancellationOut:
+        return cls(cancellation.reference, "cancelled", cancellation.session_id, cancellation.places_left)
+
+
+class ValidationProblem(msgspec.Struct):
+    detail: str
+    errors: dict[str, str]  #: field name -> what to fix
+
+
+class BookingProblem(msgspec.Struct):
+    reason: str  #: a stable code such as session_full
+    detail: str
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """Filters without an offset are read as UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment

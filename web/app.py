@@ -1,0 +1,76 @@
+"""Assemble the Litestar application: plugins, security, controllers and the database lifespan."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator
+
+from litestar import Litestar, Router
+from litestar.datastructures import State
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.static_files import create_static_files_router
+
+from commons.db import bind_tables, close_pool, engine_for, open_pool
+from commons.settings import Settings, get_settings
+from web.api import api_router
+from web.bookings import BookingController
+from web.devmail import DevMailboxController
+from web.errors import EXCEPTION_HANDLERS
+from web.health import HealthController
+from web.manage import ManageController
+from web.pages import PagesController
+from web.security import SESSION_STORE, add_security_headers, csrf_config, session_config, session_store
+from web.templating import template_config
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def _database_lifespan(settings: Settings):
+    @asynccontextmanager
+    async def database(app: Litestar) -> AsyncIterator[None]:
+        engine = engine_for(settings.database_url)
+        bind_tables(engine)
+        await open_pool(engine)
+        await app.stores.get(SESSION_STORE).delete_expired()
+        try:
+            yield
+        finally:
+            await close_pool(engine)
+
+    return database
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    route_handlers = [
+        PagesController,
+        # Only booking needs to remember anything per browser, so only its routes get a session.
+        Router(path="/", route_handlers=[BookingController], middleware=[session_config(settings).middleware]),
+        ManageController,
+        HealthController,
+        api_router,
+        create_static_files_router(path="/static", directories=[STATIC_DIR]),
+    ]
+    if settings.dev_mailbox_enabled:
+        route_handlers.append(DevMailboxController)
+    return Litestar(
+        route_handlers=route_handlers,
+        lifespan=[_database_lifespan(settings)],
+        state=State({"settings": settings}),
+        plugins=[HTMXPlugin()],
+        template_config=template_config(),
+        csrf_config=csrf_config(settings),
+        stores={SESSION_STORE: session_store(settings)},
+        before_send=[add_security_headers],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=OpenAPIConfig(
+            title="Commons API",
+            version="1",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin()],
+        ),
+        debug=False,
+    )

@@ -1,0 +1,176 @@
+"""Run Commons processes: the web app, one worker, or everything in one process for ``commons up``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from contextlib import asynccontextmanager
+from typing import AsyncIterator, Awaitable, Callable
+
+import uvicorn
+
+from commons.db import bind_tables, close_pool, engine_for, open_pool
+from commons.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+STARTUP_FAILURE = 3  #: what uvicorn exits with when the app fails to start
+
+WorkerFn = Callable[[Settings, asyncio.Event], Awaitable[None]]
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def serve(host: str, port: int) -> int:
+    """The web app alone (bookings keep working whether or not NATS is up)."""
+    from web.app import create_app
+
+    _configure_logging()
+    server = _Server(uvicorn.Config(create_app(get_settings()), host=host, port=port, log_level="info"))
+
+    async def main() -> None:
+        _stop_on_signals(asyncio.Event(), also=lambda: _ask_to_exit(server))
+        await server.serve()
+
+    asyncio.run(main())
+    return 0 if server.started else STARTUP_FAILURE
+
+
+def _worker_for(kind: str) -> WorkerFn:
+    if kind == "relay":
+        from events.relay import run_relay
+
+        return run_relay
+    if kind == "notifications":
+        from notifications.worker import run_notifications_worker
+
+        return run_notifications_worker
+    raise ValueError(f"unknown worker {kind!r}")
+
+
+@asynccontextmanager
+async def database(settings: Settings) -> AsyncIterator[None]:
+    """Bind every table to the configured database for the life of a process."""
+    engine = engine_for(settings.database_url)
+    bind_tables(engine)
+    await open_pool(engine)
+    try:
+        yield
+    finally:
+        await close_pool(engine)
+
+
+def _stop_on_signals(stop: asyncio.Event, also: Callable[[], None] | None = None) -> None:
+    loop = asyncio.get_running_loop()
+
+    def request_stop(signame: str) -> None:
+        log.info("received %s, shutting down", signame)
+        stop.set()
+        if also is not None:
+            also()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, request_stop, sig.name)
+
+
+def run_worker(kind: str) -> int:
+    """Run one worker until SIGTERM or SIGINT; exit code 0 after a clean shutdown."""
+    _configure_logging()
+    settings = get_settings()
+    if settings.nats_url is None:
+        print("commons: COMMONS_NATS_URL must be set to run a worker on its own (or use `commons up`).", file=sys.stderr)
+        return 2
+    worker = _worker_for(kind)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        _stop_on_signals(stop)
+        async with database(settings):
+            await worker(settings, stop)
+
+    asyncio.run(main())
+    return 0
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: Commons owns SIGINT/SIGTERM, stops in order and exits 0."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        yield
+
+
+def _ask_to_exit(server: uvicorn.Server) -> None:
+    """First signal: graceful shutdown. A second one: stop waiting for open connections."""
+    if server.should_exit:
+        server.force_exit = True
+    server.should_exit = True
+
+
+def up(host: str, port: int) -> int:
+    """Everything in one process on the embedded defaults: SQLite writer, bundled nats-server, dev mailbox."""
+    from commons.cli import migrate
+    from commons.embedded import EmbeddedNats
+
+    _configure_logging()
+    settings = get_settings()
+    asyncio.run(migrate())
+    embedded = None
+    try:
+        if settings.nats_url is None:
+            embedded = EmbeddedNats(settings.data_dir / "nats")
+            embedded.start()
+            os.environ["COMMONS_NATS_URL"] = embedded.url
+            get_settings.cache_clear()
+            settings = get_settings()
+        asyncio.run(_up(settings, host, port))
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return 0
+
+
+async def _up(settings: Settings, host: str, port: int) -> None:
+    from booking.demo import seed_demo
+    from events.relay import run_relay
+    from notifications.worker import run_notifications_worker
+    from web.app import create_app
+
+    stop = asyncio.Event()
+    server = _Server(uvicorn.Config(create_app(settings), host=host, port=port, log_level="info"))
+    _stop_on_signals(stop, also=lambda: _ask_to_exit(server))
+    async with database(settings):
+        if await seed_demo(force=False):
+            log.info("loaded the demo data")
+        web = asyncio.create_task(server.serve(), name="web")
+        while not server.started and not web.done() and not stop.is_set():
+            await asyncio.sleep(0.05)
+        if not server.started:
+            server.should_exit = True
+            await web  # raises if start-up failed with an error
+            if stop.is_set():
+                return  # asked to stop while starting
+            raise RuntimeError("the web app did not start; see the log above")
+        workers = [
+            asyncio.create_task(run_relay(settings, stop), name="relay"),
+            asyncio.create_task(run_notifications_worker(settings, stop), name="notifications"),
+        ]
+        print(f"Commons is running at http://{host}:{port}/ (dev mailbox: /dev/mailbox)", flush=True)
+        try:
+            # Runs until a signal sets ``stop``, or a task ends early (a start-up failure worth raising).
+            await asyncio.wait([web, *workers, asyncio.ensure_future(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.set()
+            # Workers first (they finish the message in hand), then the web app, which closes its pool last.
+            results = await asyncio.gather(*workers, return_exceptions=True)
+            server.should_exit = True
+            results += await asyncio.gather(web, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result

@@ -11,6 +11,7 @@ run: $(VENV)/.installed
 	$(BIN)/commons up
 
 test: $(VENV)/.installed-test
+	.ci/ensure-chromium
 	$(BIN)/python -m pytest -n 2 -q
 
 migrate: $(VENV)/.installed

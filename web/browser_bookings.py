@@ -1,4 +1,4 @@
-"""Which bookings this browser made, kept in the encrypted session cookie."""
+"""Which bookings this browser made: reference -> manage token, kept in the server-side session store."""
 
 from __future__ import annotations
 

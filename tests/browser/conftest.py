@@ -1,0 +1,84 @@
+"""A real browser (Debian chromium through Playwright) against ``commons up`` on its embedded defaults."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Browser, async_playwright
+
+from tests.support.services import commons_env, free_port, wait_for
+
+AXE_JS = (Path(__file__).parent / "vendor" / "axe.min.js").read_text()
+CHROMIUM = os.environ.get("COMMONS_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def commons_up(tmp_path_factory):
+    """``commons up`` with no configuration beyond a fresh data directory: SQLite, bundled NATS, dev mailbox."""
+    data_dir = tmp_path_factory.mktemp("commons-up")
+    port = free_port()
+    env = commons_env(f"sqlite:///{data_dir}/commons.sqlite3", data_dir, COMMONS_BASE_URL=f"http://127.0.0.1:{port}")
+    env.pop("COMMONS_DATABASE_URL")  # the embedded default, exactly as `make run` uses it
+    log_path = data_dir / "commons-up.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "commons.cli", "up", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    base_url = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"commons up exited early:\n{log_path.read_text()}")
+        try:
+            return httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    wait_for(ready, timeout=90, interval=0.2, message="commons up to be ready")
+    yield base_url
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+@pytest.fixture(scope="module")
+async def browser() -> Browser:
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (make test does this)")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+async def axe_violations(page) -> list[dict]:
+    """Run axe-core (WCAG 2.0/2.1/2.2 A and AA rules) on the page as it is now."""
+    await page.evaluate(AXE_JS)
+    result = await page.evaluate(
+        """async () => {
+            const r = await axe.run(document, {runOnly: {type: 'tag',
+                values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}});
+            return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}));
+        }"""
+    )
+    return result

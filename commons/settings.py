@@ -24,6 +24,7 @@ class Settings:
     secret_key: str
     base_url: str
     mail_from: str
+    booking_rate_limit_per_minute: int = 30  #: booking attempts per client address per minute
 
     @property
     def is_production(self) -> bool:
@@ -55,6 +56,19 @@ class Settings:
             raise ConfigurationError(f"COMMONS_SMTP_URL must look like smtp://host:port (got {self.smtp_url!r}).")
 
 
+def _positive_int(environ: dict[str, str], name: str, default: int) -> int:
+    text = environ.get(name)
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number (got {text!r}).") from None
+    if value < 1:
+        raise ConfigurationError(f"{name} must be 1 or more (got {value}).")
+    return value
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Build settings from an environment mapping (defaults to ``os.environ``)."""
     environ = dict(os.environ if environ is None else environ)
@@ -69,6 +83,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         secret_key=environ.get("COMMONS_SECRET_KEY") or DEV_SECRET_KEY,
         base_url=(environ.get("COMMONS_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
         mail_from=environ.get("COMMONS_MAIL_FROM") or "Commons <bookings@commons.localhost>",
+        booking_rate_limit_per_minute=_positive_int(environ, "COMMONS_BOOKING_RATE_LIMIT", 30),
     )
     settings.validate()
     return settings

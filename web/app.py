@@ -22,7 +22,14 @@ from web.errors import EXCEPTION_HANDLERS
 from web.health import HealthController
 from web.manage import ManageController
 from web.pages import PagesController
-from web.security import SESSION_STORE, add_security_headers, csrf_config, session_config, session_store
+from web.security import (
+    SESSION_STORE,
+    add_security_headers,
+    booking_rate_limit,
+    csrf_config,
+    session_config,
+    session_store,
+)
 from web.templating import template_config
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -64,6 +71,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=template_config(),
         csrf_config=csrf_config(settings),
         stores={SESSION_STORE: session_store(settings)},
+        middleware=[booking_rate_limit(settings).middleware],
         before_send=[add_security_headers],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(

@@ -22,6 +22,7 @@ PAGE_TITLES = {
     405: "Page not found",
     409: "Sorry, that did not work",
     422: "There is a problem with your request",
+    429: "Too many attempts",
 }
 
 

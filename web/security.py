@@ -5,8 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+import re
+
+from litestar import Request
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import MutableScopeHeaders
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.stores.file import FileStore
 from litestar.types import Message, Scope
@@ -78,3 +82,20 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
         headers = MutableScopeHeaders.from_message(message)
         for name, value in SECURITY_HEADERS.items():
             headers[name] = value
+
+
+#: Requests that make or cancel a booking: the web form, the manage page and the JSON API.
+BOOKING_ATTEMPT = re.compile(r"^/(sessions/\d+/book|api/v1/sessions/\d+/bookings|api/v1/bookings/|bookings/manage/)")
+
+
+def is_booking_attempt(request: Request) -> bool:
+    return request.method in {"POST", "DELETE"} and bool(BOOKING_ATTEMPT.match(request.url.path))
+
+
+def booking_rate_limit(settings: Settings) -> RateLimitConfig:
+    """Per client address; generous, because a whole library's public computers share one address."""
+    return RateLimitConfig(
+        rate_limit=("minute", settings.booking_rate_limit_per_minute),
+        check_throttle_handler=is_booking_attempt,
+        store="rate_limit",
+    )

@@ -35,3 +35,9 @@ def test_production_with_real_settings_starts_and_has_no_dev_mailbox():
 def test_malformed_urls_are_refused_with_a_clear_message(name, value):
     with pytest.raises(ConfigurationError, match=name):
         load_settings({name: value})
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "ten"])
+def test_booking_rate_limit_must_be_a_positive_whole_number(value):
+    with pytest.raises(ConfigurationError, match="COMMONS_BOOKING_RATE_LIMIT"):
+        load_settings({"COMMONS_BOOKING_RATE_LIMIT": value})

@@ -52,12 +52,13 @@ def postgres_url(data_dir: Path):
             pytest.fail("PostgreSQL at 127.0.0.1:5432 is unreachable; in CI the PostgreSQL tests must run.")
         pytest.skip("PostgreSQL at 127.0.0.1:5432 is unreachable (outside CI only)")
     url = run_sync(create_pg_database())
+    _created_databases.append(url)  # dropped by _close_pools, after the pools using it are closed
     run_migrations(url, data_dir)
-    yield url
-    run_sync(drop_pg_database(url))
+    return url
 
 
 _open_engines: list = []
+_created_databases: list[str] = []
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
@@ -72,6 +73,8 @@ async def _close_pools():
     yield
     for eng in _open_engines:
         await close_pool(eng)
+    for url in _created_databases:
+        await drop_pg_database(url)
 
 
 @dataclass

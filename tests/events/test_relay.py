@@ -109,13 +109,18 @@ async def _is_published(booking_id: int) -> bool:
     return (await outbox_row(booking_id))["published_at"] is not None
 
 
-async def test_the_relay_keeps_retrying_when_nats_is_not_there_at_start(db, js, nats_server, data_dir):
+async def test_the_relay_keeps_retrying_when_nats_is_not_there_at_start(db, js, nats_server, data_dir, caplog):
     nats_server.kill()
+    caplog.set_level("WARNING", logger="events.relay")
     try:
         settings = settings_for(db.url, data_dir, COMMONS_NATS_URL=nats_server.url)
         async with running_relay(settings) as task:
             _, confirmation = await book_one()
-            await asyncio.sleep(0)  # let it try (and fail) to connect
+
+            def failed_attempts() -> int:
+                return sum("NATS not ready" in r.getMessage() for r in caplog.records)
+
+            await wait_for_async(lambda: failed_attempts() >= 2, timeout=15, message="two failed connection attempts")
             assert not task.done()
             nats_server.start()
             await wait_for_async(lambda: _is_published(confirmation.booking_id), timeout=30, message="publication")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import AsyncIterator
 
 from litestar import Litestar, Router
+from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[HTMXPlugin()],
         template_config=template_config(),
         csrf_config=csrf_config(settings),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=500),
         stores={SESSION_STORE: session_store(settings)},
         middleware=[booking_rate_limit(settings).middleware],
         before_send=[add_security_headers],

@@ -80,3 +80,10 @@ async def test_browsing_creates_no_server_side_session(client):
     for path in ("/", f"/sessions/{session.id}", "/no/such/page"):
         cookies = (await client.get(path)).headers.get_list("set-cookie")
         assert not any(c.startswith("commons_session=") for c in cookies), path
+
+
+async def test_pages_are_sent_compressed_when_the_browser_accepts_it(client):
+    response = await client.get("/", headers={"Accept-Encoding": "gzip"})
+    assert response.status_code == 200
+    assert response.headers.get("content-encoding") == "gzip"
+    assert "What's on" in response.text  # httpx decompresses: the page itself is intact

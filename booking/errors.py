@@ -56,3 +56,34 @@ class BookingNotFound(BookingError):
 class BookingAlreadyCancelled(BookingError):
     code = "already_cancelled"
     message = "This booking has already been cancelled."
+
+
+class PlacesAvailable(BookingError):
+    code = "places_available"
+    message = "There are places left on this session, so you can book it now instead of joining the waiting list."
+
+
+class AlreadyOnWaitlist(BookingError):
+    code = "already_on_waitlist"
+    message = "You are already on the waiting list for this session. We will contact you if places come up."
+
+
+class OfferNotFound(BookingError):
+    code = "offer_not_found"
+    message = "We could not find that offer. Check you used the whole link from your message."
+    http_status = 404
+
+
+class OfferExpired(BookingError):
+    code = "offer_expired"
+    message = "Sorry, this offer has run out, so the places have gone to the next person on the waiting list."
+
+
+class OfferDeclined(BookingError):
+    code = "offer_declined"
+    message = "You have already turned down this offer, so the places have gone to the next person."
+
+
+class OfferAlreadyAccepted(BookingError):
+    code = "offer_already_accepted"
+    message = "You have already accepted this offer. Check your email for your booking details."

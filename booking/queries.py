@@ -32,11 +32,12 @@ class SessionView:
     ends_at: datetime
     capacity: int
     booked: int
+    held: int  #: places held for open waitlist offers: not free for the public
     status: str
 
     @property
     def places_left(self) -> int:
-        return max(self.capacity - self.booked, 0)
+        return max(self.capacity - self.booked - self.held, 0)
 
     @property
     def is_cancelled(self) -> bool:
@@ -83,6 +84,7 @@ _SESSION_COLUMNS = (
     Session.ends_at,
     Session.capacity,
     Session.booked,
+    Session.held,
     Session.status,
 )
 

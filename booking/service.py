@@ -93,11 +93,12 @@ async def _book_once(
         if existing:
             raise AlreadyBooked()
 
-        # The serialisation point: succeeds only while the places are there.
+        # The serialisation point: succeeds only while the places are there (places held by
+        # waiting-list offers are not there for the public).
         rows = await Session.raw(
             "UPDATE session SET booked = booked + {} "
-            "WHERE id = {} AND status = {} AND booked + {} <= capacity "
-            "RETURNING booked, capacity",
+            "WHERE id = {} AND status = {} AND booked + held + {} <= capacity "
+            "RETURNING id, booked, held, capacity",
             party_size,
             session_id,
             SessionStatus.SCHEDULED.value,
@@ -105,7 +106,7 @@ async def _book_once(
         )
         if not rows:
             raise SessionFull()
-        places_left = rows[0]["capacity"] - rows[0]["booked"]
+        places_left = await record_availability_changed(rows[0])
 
         token = new_manage_token()
         booking = Booking(
@@ -217,11 +218,11 @@ async def cancel_booking(
         if not changed:
             raise BookingAlreadyCancelled()
         rows = await Session.raw(
-            "UPDATE session SET booked = booked - {} WHERE id = {} RETURNING booked, capacity",
+            "UPDATE session SET booked = booked - {} WHERE id = {} RETURNING id, booked, held, capacity",
             booking["party_size"],
             booking["session"],
         )
-        places_left = rows[0]["capacity"] - rows[0]["booked"]
+        places_left = await record_availability_changed(rows[0])
         await record_event(
             "booking.cancelled",
             {
@@ -234,6 +235,24 @@ async def cancel_booking(
             },
         )
     return Cancellation(booking["id"], reference, booking["session"], booking["party_size"], places_left)
+
+
+async def record_availability_changed(session: dict) -> int:
+    """Record ``availability.changed`` from a session row just updated; returns the places the public can book.
+
+    Call in the transaction that changed ``booked`` or ``held``, with the row its UPDATE returned.
+    """
+    places_left = max(session["capacity"] - session["booked"] - session["held"], 0)
+    await record_event(
+        "availability.changed",
+        {
+            "session_id": session["id"],
+            "capacity": session["capacity"],
+            "booked": session["booked"],
+            "places_left": places_left,
+        },
+    )
+    return places_left
 
 
 async def max_party_size_for(session_id: int) -> int:

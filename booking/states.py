@@ -20,6 +20,34 @@ class BookingSource(str, Enum):
     API = "api"
     PHONE = "phone"
     IN_PERSON = "in_person"
+    WAITLIST = "waitlist"  #: accepted from a waiting-list offer, or booked automatically from the list
+
+
+class WaitlistMode(str, Enum):
+    """What an activity does when places free up for its waiting list."""
+
+    OFFER = "offer"  #: a time-limited offer the resident accepts or declines
+    AUTOMATIC = "automatic"  #: book the next person straight away
+
+
+class WaitlistEntryStatus(str, Enum):
+    WAITING = "waiting"
+    OFFERED = "offered"
+    BOOKED = "booked"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    REMOVED = "removed"  #: left the list, or booked another way
+
+
+#: An entry in one of these states holds the resident's place in the queue.
+ACTIVE_WAITLIST_STATUSES = (WaitlistEntryStatus.WAITING.value, WaitlistEntryStatus.OFFERED.value)
+
+
+class WaitlistOfferStatus(str, Enum):
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
 
 
 class ActivityCategory(str, Enum):

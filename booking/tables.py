@@ -12,7 +12,15 @@ from piccolo.columns import (
 )
 from piccolo.table import Table
 
-from booking.states import ActivityCategory, BookingSource, BookingStatus, SessionStatus
+from booking.states import (
+    ActivityCategory,
+    BookingSource,
+    BookingStatus,
+    SessionStatus,
+    WaitlistEntryStatus,
+    WaitlistMode,
+    WaitlistOfferStatus,
+)
 
 
 class Partner(Table):
@@ -57,6 +65,8 @@ class Activity(Table):
     partner = ForeignKey(references=Partner, null=True, on_delete=OnDelete.set_null)
     max_party_size = Integer(default=4)  #: the most places one booking may take
     archived = Boolean(default=False)
+    #: when places free up: offer them to the waiting list, or book the next person automatically
+    waitlist_mode = Varchar(length=20, choices=WaitlistMode, default=WaitlistMode.OFFER.value)
 
 
 class Session(Table):
@@ -68,6 +78,7 @@ class Session(Table):
     ends_at = Timestamptz()
     capacity = Integer()  #: never more than the room's capacity
     booked = Integer(default=0)  #: places taken by confirmed bookings
+    held = Integer(default=0)  #: places held by open waiting-list offers; the public cannot book them
     status = Varchar(length=20, choices=SessionStatus, default=SessionStatus.SCHEDULED.value)
     created_at = Timestamptz()
     updated_at = Timestamptz()
@@ -98,4 +109,27 @@ class Booking(Table):
     cancel_reason = Text(default="")
 
 
-TABLES = [Partner, Venue, Room, Activity, Session, Resident, Booking]
+class WaitlistEntry(Table):
+    """A resident waiting for places on a full session. The queue is ordered by ``(created_at, id)``."""
+
+    session = ForeignKey(references=Session, on_delete=OnDelete.restrict)
+    resident = ForeignKey(references=Resident, on_delete=OnDelete.restrict)
+    party_size = Integer()
+    status = Varchar(length=20, choices=WaitlistEntryStatus, default=WaitlistEntryStatus.WAITING.value)
+    created_at = Timestamptz()
+
+
+class WaitlistOffer(Table):
+    """Places held for one waiting-list entry until the resident accepts, declines or the offer expires."""
+
+    entry = ForeignKey(references=WaitlistEntry, on_delete=OnDelete.restrict)
+    session = ForeignKey(references=Session, on_delete=OnDelete.restrict)
+    party_size = Integer()
+    token_hash = Varchar(length=64)  #: sha256 of the secret in the accept and decline links
+    status = Varchar(length=20, choices=WaitlistOfferStatus, default=WaitlistOfferStatus.OPEN.value)
+    offered_at = Timestamptz()
+    expires_at = Timestamptz()
+    decided_at = Timestamptz(null=True, default=None)  #: when accepted, declined or expired
+
+
+TABLES = [Partner, Venue, Room, Activity, Session, Resident, Booking, WaitlistEntry, WaitlistOffer]

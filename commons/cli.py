@@ -58,6 +58,84 @@ def _cmd_up(args: argparse.Namespace) -> int:
     return up(host=args.host, port=args.port)
 
 
+def _cmd_events_dead_letters(args: argparse.Namespace) -> int:
+    import json
+
+    from events.dead_letters import list_dead_letters
+
+    rows = asyncio.run(list_dead_letters(limit=args.limit))
+    if args.json:
+        print(json.dumps([{**row, "created_at": row["created_at"].isoformat()} for row in rows], indent=2))
+        return 0
+    if not rows:
+        print("No dead letters.")
+        return 0
+    columns = ("time", "consumer", "subject", "event id", "deliveries", "error")
+    table = [
+        (
+            row["created_at"].astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+            row["consumer"],
+            row["subject"],
+            row["event_id"] or "-",
+            str(row["deliveries"]),
+            " ".join(row["error"].split())[:100],
+        )
+        for row in rows
+    ]
+    widths = [max(len(line[i]) for line in [columns, *table]) for i in range(len(columns))]
+    for line in [columns, *table]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
+    return 0
+
+
+def _cmd_events_replay(args: argparse.Namespace) -> int:
+    from events.replay import parse_since
+
+    nats_url = get_settings().nats_url
+    if nats_url is None:
+        print("commons events replay: set COMMONS_NATS_URL to the NATS server to publish to.", file=sys.stderr)
+        return 2
+    try:
+        since = parse_since(args.since)
+    except ValueError as exc:
+        print(f"commons events replay: {exc}", file=sys.stderr)
+        return 2
+    result = asyncio.run(_replay(nats_url, since))
+    print(
+        f"Republished {result.republished} events since {since.isoformat()}"
+        f" ({result.duplicates} dropped by JetStream as repeats inside its 2-minute duplicate window)."
+    )
+    return 0
+
+
+async def _replay(nats_url: str, since):
+    from events.replay import replay_since
+    from events.stream import close, connect, ensure_stream
+
+    nc = await connect(nats_url, name="replay")
+    try:
+        js = nc.jetstream()
+        await ensure_stream(js)
+        return await replay_since(js, since)
+    finally:
+        await close(nc)
+
+
+def _cmd_events_prune(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from events.replay import prune_published, retention_period
+
+    try:
+        older_than = timedelta(days=args.older_than_days) if args.older_than_days else retention_period()
+    except ValueError as exc:
+        print(f"commons events prune: {exc}", file=sys.stderr)
+        return 2
+    deleted = asyncio.run(prune_published(older_than))
+    print(f"Deleted {deleted} published outbox events older than {older_than.days} days.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="commons", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -75,6 +153,21 @@ def build_parser() -> argparse.ArgumentParser:
     worker_cmd = commands.add_parser("worker", help="run one background worker")
     worker_cmd.add_argument("kind", choices=["relay", "notifications"])
     worker_cmd.set_defaults(func=_cmd_worker)
+
+    events_cmd = commands.add_parser("events", help="look after the event backbone")
+    events = events_cmd.add_subparsers(dest="events_command", required=True)
+    dead_cmd = events.add_parser("dead-letters", help="list messages consumers gave up on, newest first")
+    dead_cmd.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    dead_cmd.add_argument("--limit", type=int, default=100)
+    dead_cmd.set_defaults(func=_cmd_events_dead_letters)
+    replay_cmd = events.add_parser("replay", help="republish published outbox events (consumers skip what they did)")
+    replay_cmd.add_argument("--since", required=True, help="an ISO 8601 time (UTC if no offset) or a duration: 30m, 2h, 1d")
+    replay_cmd.set_defaults(func=_cmd_events_replay)
+    prune_cmd = events.add_parser("prune", help="delete published outbox events past their retention period")
+    prune_cmd.add_argument(
+        "--older-than-days", type=int, default=None, help="default: COMMONS_OUTBOX_RETENTION_DAYS, else 30"
+    )
+    prune_cmd.set_defaults(func=_cmd_events_prune)
 
     migrate_cmd = commands.add_parser("migrate", help="bring the database up to date")
     migrate_cmd.set_defaults(func=_cmd_migrate)

@@ -25,4 +25,16 @@ class ProcessedMessage(Table):
     processed_at = Timestamptz()
 
 
-TABLES = [OutboxEvent, ProcessedMessage]
+class DeadLetter(Table):
+    """A message a consumer gave up on (malformed, or failed on its last delivery) and terminated."""
+
+    consumer = Varchar(length=60)  #: the durable consumer's name
+    event_id = Varchar(length=36, null=True, default=None)  #: null when the message was not a readable event
+    subject = Varchar(length=200)
+    payload = Text()  #: the message body as received (decoded leniently)
+    error = Text()
+    deliveries = Integer()  #: how many times JetStream had delivered it
+    created_at = Timestamptz()
+
+
+TABLES = [OutboxEvent, ProcessedMessage, DeadLetter]

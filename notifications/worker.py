@@ -3,35 +3,30 @@
 Each event is handled at most once per consumer: the worker re-reads the booking by id, sends, and
 records the Delivery and the ProcessedMessage in one transaction. A redelivered event finds its
 ProcessedMessage and is only acknowledged. With the dev mailbox the message row shares that
-transaction too, so development delivery is exactly once.
+transaction too, so development delivery is exactly once. Fetching, acknowledging, retries and dead
+letters are the shared loop's job (``events/consumer.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import logging
-import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
-import asyncpg
-import nats.errors
 from nats.aio.msg import Msg
-from nats.js.api import AckPolicy, ConsumerConfig
 
 from booking.manage_links import signed_token_for_booking
 from booking.queries import get_booking
 from booking.states import BookingStatus
 from commons.db import UNIQUE_VIOLATION_ERRORS, write_transaction
 from commons.settings import Settings
-from events.envelope import STREAM_NAME, MalformedEvent, decode
-from events.stream import close as close_nats
-from events.stream import connect, ensure_stream
+from events.consumer import DATABASE_ERRORS, ConsumerSpec, Outcome, consume
+from events.consumer import handle_message as handle_consumer_message
 from events.tables import ProcessedMessage
 from notifications.email import Email, render_booking_confirmed
-from notifications.mailer import MailError, Mailer, mailer_for
+from notifications.mailer import Mailer, MailError, mailer_for
 from notifications.tables import Delivery
 
 log = logging.getLogger(__name__)
@@ -40,22 +35,13 @@ CONSUMER = "notifications"
 FILTER_SUBJECT = "commons.>"
 ACK_WAIT = 30.0
 MAX_DELIVER = 10
-FETCH_BATCH = 10
-FETCH_TIMEOUT = 1.0  #: also how quickly the worker notices ``stop``
-MAX_RETRY_DELAY = 300.0
 
-#: A database hiccup while handling one event: hand the message back and carry on with the next.
-DATABASE_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, sqlite3.Error)
+__all__ = ["DATABASE_ERRORS", "Notifier", "Outcome", "handle_message", "run_notifications_worker"]
 
 
 class DeliveryStatus(str, enum.Enum):
     SENT = "sent"
     FAILED = "failed"
-
-
-class Outcome(enum.Enum):
-    DONE = "done"  #: handled now or before: acknowledge
-    RETRY = "retry"  #: a temporary failure: negative-acknowledge with a delay
 
 
 @dataclass(frozen=True)
@@ -126,38 +112,12 @@ class Notifier:
 _HANDLERS = {"booking.confirmed": Notifier.booking_confirmed}
 
 
-def retry_delay(num_delivered: int) -> float:
-    return min(5.0 * 2 ** max(num_delivered - 1, 0), MAX_RETRY_DELAY)
+SPEC = ConsumerSpec(durable=CONSUMER, filter_subject=FILTER_SUBJECT, ack_wait=ACK_WAIT, max_deliver=MAX_DELIVER)
 
 
 async def handle_message(msg: Msg, notifier: Notifier) -> Outcome | None:
-    """Decode, handle and acknowledge one JetStream message. Returns None for a malformed one."""
-    try:
-        event = decode(msg.data)
-    except MalformedEvent as exc:
-        log.error("notifications: dropping malformed message on %s: %s", msg.subject, exc)
-        await msg.term()
-        return None
-    try:
-        outcome = await notifier.handle_event(event)
-    except DATABASE_ERRORS as exc:
-        log.warning("notifications: database error on event %s (%s); will retry", event["id"], exc)
-        outcome = Outcome.RETRY
-    if outcome is Outcome.RETRY:
-        await msg.nak(delay=retry_delay(msg.metadata.num_delivered))
-    else:
-        await msg.ack()
-    return outcome
-
-
-def consumer_config(durable: str) -> ConsumerConfig:
-    return ConsumerConfig(
-        durable_name=durable,
-        ack_policy=AckPolicy.EXPLICIT,
-        ack_wait=ACK_WAIT,
-        max_deliver=MAX_DELIVER,
-        filter_subject=FILTER_SUBJECT,
-    )
+    """Decode, handle and settle one JetStream message. Returns None when it was dead-lettered."""
+    return await handle_consumer_message(msg, notifier.handle_event, replace(SPEC, durable=notifier.consumer))
 
 
 async def check_database() -> None:
@@ -170,36 +130,5 @@ async def run_notifications_worker(settings: Settings, stop: asyncio.Event, *, d
     if settings.nats_url is None:
         raise ValueError("run_notifications_worker needs settings.nats_url")
     await check_database()
-    nc = await connect(settings.nats_url, name="notifications")
-    sub = None
-    try:
-        js = nc.jetstream()
-        await ensure_stream(js)
-        sub = await js.pull_subscribe(FILTER_SUBJECT, durable=durable, stream=STREAM_NAME, config=consumer_config(durable))
-        notifier = Notifier(settings, mailer_for(settings.smtp_url, settings.mail_from), consumer=durable)
-        log.info("notifications: consuming %s as %s", STREAM_NAME, durable)
-        while not stop.is_set():
-            try:
-                messages = await sub.fetch(FETCH_BATCH, timeout=FETCH_TIMEOUT)
-            except asyncio.TimeoutError:  # nats.py raises both its own and asyncio's on an empty fetch
-                continue
-            except nats.errors.Error as exc:
-                log.warning("notifications: fetch failed (%s); retrying", exc)
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=1.0)
-                except asyncio.TimeoutError:
-                    pass
-                continue
-            for msg in messages:
-                if stop.is_set():
-                    await msg.nak()  # not started: hand it straight back for another instance
-                else:
-                    await handle_message(msg, notifier)
-    finally:
-        if sub is not None:
-            # Every fetched message was acked or nakked above; draining a pull subscription would only
-            # wait on nats.py's internal queue, so unsubscribe and then drain the connection.
-            with contextlib.suppress(nats.errors.Error):
-                await sub.unsubscribe()
-        await close_nats(nc)
-    log.info("notifications: stopped")
+    notifier = Notifier(settings, mailer_for(settings.smtp_url, settings.mail_from), consumer=durable)
+    await consume(settings.nats_url, replace(SPEC, durable=durable), notifier.handle_event, stop)

@@ -6,10 +6,13 @@ import itertools
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from booking.states import ActivityCategory, SessionStatus
+from booking.service import BookingConfirmation, book_place
+from booking.states import ActivityCategory, SessionStatus, WaitlistMode
 from booking.tables import Activity, Partner, Room, Session, Venue
+from booking.validation import ResidentDetails
 
 _counter = itertools.count(1)
+_run = uuid.uuid4().hex[:8]  #: keeps e-mail addresses apart across test runs on one database
 
 
 def unique(prefix: str) -> str:
@@ -83,3 +86,25 @@ async def make_session(
     )
     await session.save()
     return session
+
+
+def resident(label: str | int) -> ResidentDetails:
+    """Resident details; the same label in one run means the same person (the same e-mail)."""
+    return ResidentDetails(name=f"Resident {label}", email=f"resident-{label}-{_run}@example.org")
+
+
+async def make_waitlist_session(
+    capacity: int = 4,
+    *,
+    waitlist_mode: WaitlistMode = WaitlistMode.OFFER,
+    starts_in: timedelta = timedelta(days=2),
+    max_party_size: int = 4,
+) -> Session:
+    """A session whose activity offers freed places to its waiting list, or books them automatically."""
+    activity = await make_activity(max_party_size=max_party_size, waitlist_mode=WaitlistMode(waitlist_mode).value)
+    return await make_session(capacity, starts_in=starts_in, max_party_size=max_party_size, activity=activity)
+
+
+async def fill_session(session_id: int, places: int, *, party_size: int = 1) -> list[BookingConfirmation]:
+    """Book ``places`` places with fresh residents, ``party_size`` each; returns the confirmations."""
+    return [await book_place(session_id, resident(unique("filler")), party_size) for _ in range(places // party_size)]

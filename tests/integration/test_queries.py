@@ -33,3 +33,13 @@ async def test_booking_found_by_manage_token_only(db):
     assert view.reference == confirmation.reference and view.session.id == session.id
     assert await get_booking_by_manage_token("wrong") is None
     assert (await get_booking(confirmation.booking_id)).resident_email == "bo.q@example.org"
+
+
+async def test_places_held_for_a_waitlist_offer_are_not_shown_as_free(db):
+    from booking.tables import Session
+
+    session = await make_session(capacity=5)
+    await Session.update({Session.booked: 2, Session.held: 2}).where(Session.id == session.id)
+    assert (await get_session(session.id)).places_left == 1
+    listed = [s for s in await list_upcoming_sessions() if s.id == session.id]
+    assert listed[0].places_left == 1

@@ -18,7 +18,7 @@ def a_booking(name: str = "Ada Lovelace") -> BookingView:
         venue_address="1 High Street\nHednesford", venue_postcode="WS12 1AA", time_zone="Europe/London",
         room_name="Community room", step_free_access=True, hearing_loop=False, accessible_toilet=True,
         partner_name=None, starts_at=STARTS, ends_at=STARTS.replace(hour=10, minute=30), capacity=10,
-        booked=2, status="scheduled",
+        booked=2, held=0, status="scheduled",
     )
     return BookingView(
         id=7, reference="K7P-3QX", party_size=2, status="confirmed", created_at=STARTS, cancelled_at=None,

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import uuid
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -18,9 +21,14 @@ from events.stream import NatsUnavailable
 from events.tables import OutboxEvent, ProcessedMessage
 from notifications.mailer import DevMailboxMailer, SmtpMailer
 from notifications.tables import Delivery, DevMessage
-from notifications.worker import FILTER_SUBJECT, Notifier, Outcome, run_notifications_worker
+from notifications.worker import (
+    FILTER_SUBJECT,
+    Notifier,
+    Outcome,
+    run_notifications_worker,
+)
 from tests.events.support import body_of, book_one, settings_for, unique_email
-from tests.support.services import free_port, wait_for_async
+from tests.support.services import commons_env, free_port, wait_for_async
 
 BASE_URL = "http://commons.test"
 
@@ -121,8 +129,9 @@ async def test_an_smtp_failure_is_recorded_and_retried(db, data_dir, smtp_server
 
 
 @asynccontextmanager
-async def running_worker(settings, js):
-    """The real worker loop on a fresh durable consumer that starts at the end of the shared stream."""
+async def running_worker(settings, js, *, instances: int = 1):
+    """The real worker loop (``instances`` of it, sharing one fresh durable consumer that starts at the
+    end of the shared stream)."""
     durable = f"notifications-test-{uuid.uuid4().hex[:8]}"
     await js.add_consumer(
         STREAM_NAME,
@@ -132,12 +141,14 @@ async def running_worker(settings, js):
         ),
     )
     stop = asyncio.Event()
-    task = asyncio.create_task(run_notifications_worker(settings, stop, durable=durable))
+    tasks = [
+        asyncio.create_task(run_notifications_worker(settings, stop, durable=durable)) for _ in range(instances)
+    ]
     try:
         yield durable
     finally:
         stop.set()
-        await asyncio.wait_for(task, timeout=15)
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=15)
         await js.delete_consumer(STREAM_NAME, durable)
 
 
@@ -191,3 +202,71 @@ async def test_two_workers_racing_on_postgresql_keep_one_dev_message(pg_engine, 
     assert await DevMessage.count().where(DevMessage.recipient == email) == 1
     assert await Delivery.count().where(Delivery.event_id == event["id"]) == 1
     assert await processed(event["id"]) == 1
+
+
+async def test_two_workers_on_one_durable_share_the_work_and_send_each_email_once(
+    db, data_dir, js, nats_server, smtp_server
+):
+    settings = settings_for(
+        db.url, data_dir, COMMONS_NATS_URL=nats_server.url, COMMONS_SMTP_URL=smtp_server.url,
+        COMMONS_BASE_URL=BASE_URL,
+    )
+    emails = [unique_email() for _ in range(12)]
+    async with running_worker(settings, js, instances=2) as durable:
+        for email in emails:
+            await book_one(email=email, party_size=1)
+        while await publish_pending(js) == 100:
+            pass
+        await wait_for_async(
+            lambda: all(smtp_server.sink.to(email) for email in emails), timeout=20, message="every confirmation"
+        )
+        await wait_for_async(lambda: consumer_idle(js, durable), timeout=15, message="the consumer to settle")
+
+    assert [len(smtp_server.sink.to(email)) for email in emails] == [1] * len(emails)
+    assert await Delivery.count().where(Delivery.recipient.is_in(emails)) == len(emails)
+
+
+async def test_a_replay_republishes_and_the_worker_does_not_email_twice(db, data_dir, js, nats_server, smtp_server):
+    settings = settings_for(
+        db.url, data_dir, COMMONS_NATS_URL=nats_server.url, COMMONS_SMTP_URL=smtp_server.url,
+        COMMONS_BASE_URL=BASE_URL,
+    )
+    since = datetime.now(timezone.utc) - timedelta(seconds=1)
+    email = unique_email()
+    async with running_worker(settings, js) as durable:
+        _, confirmation = await book_one(email=email)
+        event = await confirmed_event(confirmation.booking_id)
+        # Published long ago, as far as JetStream's 2-minute duplicate window is concerned: no Msg-Id on record.
+        await js.publish("commons.booking.confirmed", json.dumps(event).encode())
+        await OutboxEvent.update({OutboxEvent.published_at: datetime.now(timezone.utc)}).where(
+            OutboxEvent.event_id == event["id"]
+        )
+        await wait_for_async(lambda: smtp_server.sink.to(email), timeout=15, message="the confirmation e-mail")
+        delivered_before = (await js.consumer_info(STREAM_NAME, durable)).delivered.stream_seq
+
+        replay = subprocess.run(
+            [sys.executable, "-m", "commons.cli", "events", "replay", "--since", since.isoformat()],
+            env=commons_env(db.url, data_dir, COMMONS_NATS_URL=nats_server.url),
+            capture_output=True, text=True, timeout=60,
+        )
+        assert replay.returncode == 0, replay.stderr
+        assert "Republished 1 events" in replay.stdout
+
+        async def replayed_and_settled() -> bool:
+            info = await js.consumer_info(STREAM_NAME, durable)
+            return info.delivered.stream_seq > delivered_before and await consumer_idle(js, durable)
+
+        await wait_for_async(replayed_and_settled, timeout=15, message="the replayed event to be handled")
+
+    assert len(smtp_server.sink.to(email)) == 1
+    assert await processed(event["id"]) == 1
+    assert await Delivery.count().where(Delivery.event_id == event["id"]) == 1
+
+
+def test_replay_needs_a_nats_url(sqlite_url, data_dir):
+    result = subprocess.run(
+        [sys.executable, "-m", "commons.cli", "events", "replay", "--since", "2h"],
+        env=commons_env(sqlite_url, data_dir), capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    assert "COMMONS_NATS_URL" in result.stderr

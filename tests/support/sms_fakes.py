@@ -11,6 +11,7 @@ import re
 import threading
 import time
 import uuid
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
@@ -45,7 +46,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class FakeProvider:
+class FakeProvider(ABC):
     """A ThreadingHTTPServer on a free port; subclasses answer with ``respond``."""
 
     def __init__(self) -> None:
@@ -74,8 +75,9 @@ class FakeProvider:
         self._server.server_close()
         self._thread.join()
 
+    @abstractmethod
     def respond(self, request: RecordedRequest) -> Reply:
-        raise NotImplementedError
+        """The provider's answer to one request, as its real API would give it."""
 
     def _rate_limited(self) -> bool:
         return self.rate_limit is not None and self.accepted >= self.rate_limit

@@ -87,3 +87,45 @@ class OfferDeclined(BookingError):
 class OfferAlreadyAccepted(BookingError):
     code = "offer_already_accepted"
     message = "You have already accepted this offer. Check your email for your booking details."
+
+
+# --- Changing the programme (staff) -----------------------------------------------------------
+
+
+class ActivityNotFound(BookingError):
+    code = "activity_not_found"
+    message = "We could not find that activity. It may have been archived."
+    http_status = 404
+
+
+class RoomNotFound(BookingError):
+    code = "room_not_found"
+    message = "We could not find that room. It may have been archived."
+    http_status = 404
+
+
+class InvalidSessionTimes(BookingError):
+    code = "invalid_session_times"
+    message = "A session must end after it starts."
+    http_status = 422
+
+
+class InvalidCapacity(BookingError):
+    code = "invalid_capacity"
+    message = "A session needs at least one place."
+    http_status = 422
+
+
+class CapacityExceedsRoom(BookingError):
+    code = "capacity_exceeds_room"
+    message = "The room cannot hold that many people."
+
+
+class CapacityBelowTaken(BookingError):
+    code = "capacity_below_taken"
+    message = "The capacity cannot be less than the places already booked or held for waiting-list offers."
+
+
+class SessionChangedMeanwhile(BookingError):
+    code = "session_changed_meanwhile"
+    message = "Someone else changed this session at the same moment. Check its details and try again."

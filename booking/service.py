@@ -50,6 +50,16 @@ class Cancellation:
     places_left: int
 
 
+@dataclass(frozen=True)
+class PartySizeReduction:
+    booking_id: int
+    reference: str
+    session_id: int
+    party_size: int  #: the booking's new size
+    places_freed: int
+    places_left: int
+
+
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -165,17 +175,24 @@ async def _load_bookable_session(session_id: int, now: datetime) -> dict:
 
 async def _upsert_resident(resident: ResidentDetails, now: datetime) -> int:
     """Find the resident by e-mail or add them; a race between two first bookings cannot make two."""
+    # Opting in to texts (with a number) records consent now; not ticking the box never withdraws it
+    # (that is done through "reply STOP" or the resident's preferences).
+    opt_in = bool(resident.sms_opt_in and resident.phone)
     rows = await Session.raw(
-        "INSERT INTO resident (name, email, phone, contact_by_email, contact_by_sms, created_at) "
-        "VALUES ({}, {}, {}, {}, {}, {}) "
+        "INSERT INTO resident (name, email, phone, contact_by_email, contact_by_sms, sms_consent_at, created_at) "
+        "VALUES ({}, {}, {}, {}, {}, {}, {}) "
         "ON CONFLICT (email) WHERE email IS NOT NULL "
-        "DO UPDATE SET name = excluded.name, phone = COALESCE(excluded.phone, resident.phone) "
+        "DO UPDATE SET name = excluded.name, phone = COALESCE(excluded.phone, resident.phone), "
+        "contact_by_sms = resident.contact_by_sms OR excluded.contact_by_sms, "
+        "sms_consent_at = COALESCE(excluded.sms_consent_at, resident.sms_consent_at), "
+        "sms_opted_out_at = CASE WHEN excluded.contact_by_sms THEN NULL ELSE resident.sms_opted_out_at END "
         "RETURNING id",
         resident.name,
         resident.email.lower(),
         resident.phone,
         True,
-        False,
+        opt_in,
+        now if opt_in else None,
         now,
     )
     return rows[0]["id"]
@@ -237,12 +254,68 @@ async def cancel_booking(
     return Cancellation(booking["id"], reference, booking["session"], booking["party_size"], places_left)
 
 
+async def reduce_party_size(
+    reference: str,
+    new_size: int,
+    *,
+    manage_token: str | None = None,
+    authorised: bool = False,
+    now: datetime | None = None,
+) -> PartySizeReduction:
+    """Give back some of a booking's places; the resident keeps the rest.
+
+    The same proof as ``cancel_booking``. The freed places return to the session in one UPDATE, and
+    ``availability.changed`` lets the capacity worker offer them to the waiting list.
+    """
+    now = now or _utcnow()
+    async with write_transaction(Booking._meta.db):
+        booking = (
+            await Booking.select(Booking.id, Booking.session, Booking.manage_token_hash)
+            .where(Booking.reference == reference)
+            .first()
+        )
+        if booking is None or not (authorised or token_matches(manage_token or "", booking["manage_token_hash"])):
+            raise BookingNotFound()  # the same answer for "no such booking" and "not yours"
+        # A no-op UPDATE takes the booking's row lock, so the size checked is the size changed.
+        locked = await Booking.raw(
+            "UPDATE booking SET party_size = party_size WHERE id = {} AND status = {} RETURNING party_size",
+            booking["id"],
+            BookingStatus.CONFIRMED.value,
+        )
+        if not locked:
+            raise BookingAlreadyCancelled()
+        current = locked[0]["party_size"]
+        _check_smaller_party(new_size, current)
+        starts_at = (await Session.select(Session.starts_at).where(Session.id == booking["session"]).first())["starts_at"]
+        if starts_at <= now:
+            raise SessionStarted("This session has already started, so its bookings can no longer be changed.")
+        await Booking.update({Booking.party_size: new_size}).where(Booking.id == booking["id"])
+        rows = await Session.raw(
+            "UPDATE session SET booked = booked - {} WHERE id = {} RETURNING id, booked, held, capacity, status",
+            current - new_size,
+            booking["session"],
+        )
+        places_left = await record_availability_changed(rows[0])
+    return PartySizeReduction(booking["id"], reference, booking["session"], new_size, current - new_size, places_left)
+
+
+def _check_smaller_party(new_size: int, current: int) -> None:
+    if current == 1:
+        raise InvalidPartySize("This booking is for one place, so it cannot be made smaller. Cancel it instead.")
+    if isinstance(new_size, bool) or not isinstance(new_size, int) or not 1 <= new_size < current:
+        most = "1 place" if current == 2 else f"between 1 and {current - 1} places"
+        raise InvalidPartySize(f"This booking is for {current} places. You can reduce it to {most}.")
+
+
 async def record_availability_changed(session: dict) -> int:
     """Record ``availability.changed`` from a session row just updated; returns the places the public can book.
 
-    Call in the transaction that changed ``booked`` or ``held``, with the row its UPDATE returned.
+    Call in the transaction that changed ``booked``, ``held`` or ``capacity``, with the row its UPDATE
+    returned. A cancelled session (the row has ``status``) has no places left.
     """
     places_left = max(session["capacity"] - session["booked"] - session["held"], 0)
+    if session.get("status") == SessionStatus.CANCELLED.value:
+        places_left = 0
     await record_event(
         "availability.changed",
         {

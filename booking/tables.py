@@ -1,10 +1,10 @@
 """Piccolo tables of the booking domain. Instants are stored in UTC; each venue names its time zone."""
 
 from piccolo.columns import (
-    OnDelete,
     Boolean,
     ForeignKey,
     Integer,
+    OnDelete,
     Real,
     Text,
     Timestamptz,
@@ -67,6 +67,8 @@ class Activity(Table):
     archived = Boolean(default=False)
     #: when places free up: offer them to the waiting list, or book the next person automatically
     waitlist_mode = Varchar(length=20, choices=WaitlistMode, default=WaitlistMode.OFFER.value)
+    #: hours before the start when booked residents are reminded, comma-separated, e.g. "24,2"
+    reminder_hours = Varchar(length=40, default="24,2")
 
 
 class Session(Table):
@@ -93,6 +95,8 @@ class Resident(Table):
     contact_by_email = Boolean(default=True)
     contact_by_sms = Boolean(default=False)
     sms_consent_at = Timestamptz(null=True, default=None)  #: when the resident opted in to texts
+    sms_opted_out_at = Timestamptz(null=True, default=None)  #: when they replied STOP (consent withdrawn)
+    email_opted_out_at = Timestamptz(null=True, default=None)  #: when they used an e-mail's unsubscribe link
     created_at = Timestamptz()
 
 

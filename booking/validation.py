@@ -14,6 +14,8 @@ class ResidentDetails:
     name: str
     email: str
     phone: str | None = None
+    #: an explicit opt-in to texts about bookings (needs ``phone``); never assumed, never pre-ticked
+    sms_opt_in: bool = False
 
 
 @dataclass(frozen=True)
@@ -44,10 +46,30 @@ def normalise_uk_phone(text: str) -> str | None:
     return None
 
 
+#: What a ticked checkbox may send; anything else (or nothing) is "not ticked": consent is never assumed.
+TICKED = frozenset({"yes", "on", "true", "1"})
+
+
+def is_ticked(value: object) -> bool:
+    """A checkbox or JSON boolean that says yes; ``True`` from JSON, ``"yes"``/``"on"`` from a form."""
+    if isinstance(value, bool):
+        return value
+    return isinstance(value, str) and value.strip().lower() in TICKED
+
+
 def validate_booking(
-    *, name: object, email: object, phone: object = None, party_size: object, max_party_size: int
+    *,
+    name: object,
+    email: object,
+    phone: object = None,
+    party_size: object,
+    max_party_size: int,
+    sms_opt_in: object = False,
 ) -> ValidationResult:
-    """Check each field and say exactly what is wrong with it, in plain English."""
+    """Check each field and say exactly what is wrong with it, in plain English.
+
+    Also used to join a waiting list, which asks for the same details.
+    """
     errors: dict[str, str] = {}
     name_text = str(name or "").strip()
     email_text = str(email or "").strip().lower()
@@ -63,11 +85,14 @@ def validate_booking(
     elif len(email_text) > 320 or not EMAIL_PATTERN.match(email_text):
         errors["email"] = "Enter an email address in the correct format, like name@example.com"
 
+    wants_texts = is_ticked(sms_opt_in)
     phone_value: str | None = None
     if phone_text:
         phone_value = normalise_uk_phone(phone_text)
         if phone_value is None:
             errors["phone"] = "Enter a UK mobile number, like 07700 900 982"
+    elif wants_texts:
+        errors["phone"] = "Enter a mobile number to get texts"
 
     size: int | None = None
     text_size = str(party_size if party_size is not None else "").strip()
@@ -90,5 +115,5 @@ def validate_booking(
         return ValidationResult(errors=errors)
     assert size is not None
     return ValidationResult(
-        request=BookingRequest(ResidentDetails(name_text, email_text, phone_value), size)
+        request=BookingRequest(ResidentDetails(name_text, email_text, phone_value, sms_opt_in=wants_texts), size)
     )

@@ -166,12 +166,23 @@ async def join_waitlist(
 
 
 async def offer_free_places(
-    session_id: int, clock: Clock, offer_hours: float = OFFER_HOURS, cutoff: timedelta = CUTOFF
+    session_id: int,
+    clock: Clock,
+    offer_hours: float = OFFER_HOURS,
+    cutoff: timedelta = CUTOFF,
+    *,
+    in_transaction: Callable[[], Awaitable[None]] | None = None,
 ) -> list[OfferMade | BookingConfirmation]:
-    """Offer the places nobody has booked or been offered to the queue, in order (or book, in automatic mode)."""
+    """Offer the places nobody has booked or been offered to the queue, in order (or book, in automatic mode).
+
+    ``in_transaction`` runs first inside the same transaction, so what it writes (a consumer's record
+    of the event it is handling) commits with the offers or not at all; if it raises, nothing is offered.
+    """
 
     async def attempt():
         async with write_transaction(Session._meta.db):
+            if in_transaction is not None:
+                await in_transaction()
             made = await _make_offers(session_id, clock.now(), offer_hours, cutoff)
             if made:
                 await _record_availability(session_id)
@@ -180,20 +191,45 @@ async def offer_free_places(
     return await _retrying_reference_collisions(attempt)
 
 
+async def places_free_for_waiting_list(session_id: int) -> bool:
+    """Whether a scheduled session has unbooked, unheld places and someone waiting: a cheap read to skip
+    ``offer_free_places`` (and its write lock) when there is nothing to offer."""
+    rows = await Session.raw(
+        "SELECT id FROM session WHERE id = {} AND status = {} AND booked + held < capacity AND EXISTS "
+        "(SELECT 1 FROM waitlist_entry WHERE waitlist_entry.session = session.id AND waitlist_entry.status = {})",
+        session_id,
+        SessionStatus.SCHEDULED.value,
+        WaitlistEntryStatus.WAITING.value,
+    )
+    return bool(rows)
+
+
 async def accept_offer(token: str, clock: Clock) -> BookingConfirmation:
     """Turn an open offer into a booking: its held places become booked places in one statement."""
-    return await _retrying_reference_collisions(lambda: _accept_once(token, clock.now()))
+    return await accept_offer_by_hash(hash_token(token or ""), clock)
+
+
+async def accept_offer_by_hash(token_hash: str, clock: Clock) -> BookingConfirmation:
+    """``accept_offer`` for a caller that proved the link another way (a signed e-mail link)."""
+    return await _retrying_reference_collisions(lambda: _accept_once(token_hash, clock.now()))
 
 
 async def decline_offer(
     token: str, clock: Clock, offer_hours: float = OFFER_HOURS, cutoff: timedelta = CUTOFF
 ) -> list[OfferMade | BookingConfirmation]:
     """Turn an offer down; its places go to the next people in line. Returns what they were offered."""
+    return await decline_offer_by_hash(hash_token(token or ""), clock, offer_hours, cutoff)
+
+
+async def decline_offer_by_hash(
+    token_hash: str, clock: Clock, offer_hours: float = OFFER_HOURS, cutoff: timedelta = CUTOFF
+) -> list[OfferMade | BookingConfirmation]:
+    """``decline_offer`` for a caller that proved the link another way (a signed e-mail link)."""
 
     async def attempt():
         now = clock.now()
         async with write_transaction(WaitlistOffer._meta.db):
-            offer = await _close_offer(token, WaitlistOfferStatus.DECLINED, now)
+            offer = await _close_offer(token_hash, WaitlistOfferStatus.DECLINED, now)
             await _release(offer, WaitlistEntryStatus.DECLINED, "waitlist.offer_declined")
             made = await _make_offers(offer["session"], now, offer_hours, cutoff)
             await _record_availability(offer["session"])
@@ -318,9 +354,9 @@ async def _book_entry(session_id: int, party: QueuedParty, resident_id: int, now
     return await _save_booking(session_id, resident_id, party.party_size, places_left, now)
 
 
-async def _accept_once(token: str, now: datetime) -> BookingConfirmation:
+async def _accept_once(token_hash: str, now: datetime) -> BookingConfirmation:
     async with write_transaction(WaitlistOffer._meta.db):
-        offer = await _close_offer(token, WaitlistOfferStatus.ACCEPTED, now)
+        offer = await _close_offer(token_hash, WaitlistOfferStatus.ACCEPTED, now)
         rows = await Session.raw(
             "UPDATE session SET held = held - {}, booked = booked + {} "
             "WHERE id = {} AND status = {} AND held >= {} RETURNING id, booked, held, capacity",
@@ -391,9 +427,8 @@ async def _save_booking(
     )
 
 
-async def _close_offer(token: str, status: WaitlistOfferStatus, now: datetime) -> dict:
+async def _close_offer(token_hash: str, status: WaitlistOfferStatus, now: datetime) -> dict:
     """Move an open, unexpired offer to ``status``, or raise the named error that says why not."""
-    token_hash = hash_token(token or "")
     rows = await WaitlistOffer.raw(
         "UPDATE waitlist_offer SET status = {}, decided_at = {} "
         "WHERE token_hash = {} AND status = {} AND expires_at > {} RETURNING id, entry, session, party_size",
@@ -405,9 +440,13 @@ async def _close_offer(token: str, status: WaitlistOfferStatus, now: datetime) -
     )
     if rows:
         return rows[0]
-    offer = await WaitlistOffer.select(WaitlistOffer.status).where(WaitlistOffer.token_hash == token_hash).first()
+    offer = await WaitlistOffer.select(
+        WaitlistOffer.status, WaitlistOffer.session.status.as_alias("session_status")
+    ).where(WaitlistOffer.token_hash == token_hash).first()
     if offer is None:
         raise OfferNotFound()
+    if offer["session_status"] == SessionStatus.CANCELLED.value:
+        raise SessionCancelled()  # cancel_session closed the offer
     if offer["status"] == WaitlistOfferStatus.ACCEPTED.value:
         raise OfferAlreadyAccepted()
     if offer["status"] == WaitlistOfferStatus.DECLINED.value:

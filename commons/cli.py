@@ -84,7 +84,7 @@ def _cmd_events_dead_letters(args: argparse.Namespace) -> int:
     ]
     widths = [max(len(line[i]) for line in [columns, *table]) for i in range(len(columns))]
     for line in [columns, *table]:
-        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
     return 0
 
 
@@ -151,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve_cmd.set_defaults(func=_cmd_serve)
 
     worker_cmd = commands.add_parser("worker", help="run one background worker")
-    worker_cmd.add_argument("kind", choices=["relay", "notifications"])
+    worker_cmd.add_argument("kind", choices=["relay", "notifications", "capacity"])
     worker_cmd.set_defaults(func=_cmd_worker)
 
     events_cmd = commands.add_parser("events", help="look after the event backbone")

@@ -8,8 +8,8 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import AsyncIterator, Awaitable, Callable
 
 import uvicorn
 
@@ -51,6 +51,10 @@ def _worker_for(kind: str) -> WorkerFn:
         from notifications.worker import run_notifications_worker
 
         return run_notifications_worker
+    if kind == "capacity":
+        from commons.capacity_worker import run_capacity_worker
+
+        return run_capacity_worker
     raise ValueError(f"unknown worker {kind!r}")
 
 
@@ -81,6 +85,8 @@ def _stop_on_signals(stop: asyncio.Event, also: Callable[[], None] | None = None
 
 def run_worker(kind: str) -> int:
     """Run one worker until SIGTERM or SIGINT; exit code 0 after a clean shutdown."""
+    from events.stream import NatsUnavailable
+
     _configure_logging()
     settings = get_settings()
     if settings.nats_url is None:
@@ -94,7 +100,11 @@ def run_worker(kind: str) -> int:
         async with database(settings):
             await worker(settings, stop)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except NatsUnavailable as exc:
+        print(f"commons worker {kind}: {exc}", file=sys.stderr)
+        return STARTUP_FAILURE
     return 0
 
 
@@ -108,6 +118,9 @@ class _Server(uvicorn.Server):
 
 def _ask_to_exit(server: uvicorn.Server) -> None:
     """First signal: graceful shutdown. A second one: stop waiting for open connections."""
+    from web.live import close_streams
+
+    close_streams(server.config.app)  # open live-places streams would otherwise hold up the shutdown
     if server.should_exit:
         server.force_exit = True
     server.should_exit = True
@@ -138,6 +151,7 @@ def up(host: str, port: int) -> int:
 
 async def _up(settings: Settings, host: str, port: int) -> None:
     from booking.demo import seed_demo
+    from commons.capacity_worker import run_capacity_worker
     from events.relay import run_relay
     from notifications.worker import run_notifications_worker
     from web.app import create_app
@@ -160,6 +174,7 @@ async def _up(settings: Settings, host: str, port: int) -> None:
         workers = [
             asyncio.create_task(run_relay(settings, stop), name="relay"),
             asyncio.create_task(run_notifications_worker(settings, stop), name="notifications"),
+            asyncio.create_task(run_capacity_worker(settings, stop), name="capacity"),
         ]
         print(f"Commons is running at http://{host}:{port}/ (dev mailbox: /dev/mailbox)", flush=True)
         try:
@@ -169,7 +184,8 @@ async def _up(settings: Settings, host: str, port: int) -> None:
             stop.set()
             # Workers first (they finish the message in hand), then the web app, which closes its pool last.
             results = await asyncio.gather(*workers, return_exceptions=True)
-            server.should_exit = True
+            if not server.should_exit:
+                _ask_to_exit(server)
             results += await asyncio.gather(web, return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):

@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 
 DEV_SECRET_KEY = "commons-dev-secret-key-do-not-use-in-production"
+MIN_PRODUCTION_SEND_LEASE = 60  #: seconds; SMTP and SMS sends give up after 15
 
 
 class ConfigurationError(RuntimeError):
@@ -25,6 +26,22 @@ class Settings:
     base_url: str
     mail_from: str
     booking_rate_limit_per_minute: int = 30  #: booking attempts per client address per minute
+    #: where texts go: notify://…, twilio://… or dev:// (see notifications/sms); None: the dev outbox in
+    #: development, no texts at all in production
+    sms_url: str | None = None
+    #: the bearer token GOV.UK Notify sends with received texts (``/webhooks/sms/notify``)
+    sms_inbound_token: str | None = None
+    #: how long a sender may hold a claimed message before another sender may try it (a crash's cost)
+    send_lease_seconds: int = 300
+    #: how long JetStream waits for a worker's ack before redelivering the message
+    ack_wait_seconds: int = 30
+
+    @property
+    def effective_sms_url(self) -> str | None:
+        """The SMS provider to use: the configured one, else the dev outbox outside production."""
+        if self.sms_url:
+            return self.sms_url
+        return None if self.is_production else "dev://"
 
     @property
     def is_production(self) -> bool:
@@ -52,6 +69,18 @@ class Settings:
             raise ConfigurationError(
                 f"COMMONS_DATABASE_URL must start with postgresql:// or sqlite:/// (got {self.database_url!r})."
             )
+        if self.is_production and self.send_lease_seconds < MIN_PRODUCTION_SEND_LEASE:
+            raise ConfigurationError(
+                f"COMMONS_SEND_LEASE_SECONDS must be at least {MIN_PRODUCTION_SEND_LEASE} in production: a shorter "
+                "lease than twice a send's 15-second time-out lets a second sender send the same message again."
+            )
+        if self.sms_url is not None:
+            from notifications.sms import InvalidSmsUrl, provider_from_url
+
+            try:
+                provider_from_url(self.sms_url)
+            except InvalidSmsUrl as exc:
+                raise ConfigurationError(f"COMMONS_SMS_URL: {exc}") from None
         if self.smtp_url is not None and not self.smtp_url.startswith(("smtp://", "smtps://")):
             raise ConfigurationError(f"COMMONS_SMTP_URL must look like smtp://host:port (got {self.smtp_url!r}).")
 
@@ -84,6 +113,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         base_url=(environ.get("COMMONS_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
         mail_from=environ.get("COMMONS_MAIL_FROM") or "Commons <bookings@commons.localhost>",
         booking_rate_limit_per_minute=_positive_int(environ, "COMMONS_BOOKING_RATE_LIMIT", 30),
+        sms_url=environ.get("COMMONS_SMS_URL") or None,
+        sms_inbound_token=environ.get("COMMONS_SMS_INBOUND_TOKEN") or None,
+        send_lease_seconds=_positive_int(environ, "COMMONS_SEND_LEASE_SECONDS", 300),
+        ack_wait_seconds=_positive_int(environ, "COMMONS_ACK_WAIT_SECONDS", 30),
     )
     settings.validate()
     return settings

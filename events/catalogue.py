@@ -87,7 +87,8 @@ class SessionChanged(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class SessionCancelled(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     session_id: int
     message: str  #: staff's words to the residents
-    cancelled_bookings: int  #: how many confirmed bookings the cancellation ended
+    booking_ids: list[int]  #: the confirmed bookings the cancellation ended (each resident is told once)
+    waitlist_entry_ids: list[int]  #: the people who were waiting (told too; their places are gone)
 
 
 class ReminderDue(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -120,6 +120,7 @@ async def _dead_letter(msg: Msg, spec: ConsumerSpec, event_id: str | None, error
 async def run_consumer(js: JetStreamContext, spec: ConsumerSpec, handler: Handler, stop: asyncio.Event) -> None:
     """Pull and handle messages until ``stop`` is set, finishing the message in hand."""
     sub = await js.pull_subscribe(spec.filter_subject, durable=spec.durable, stream=STREAM_NAME, config=spec.config())
+    acknowledged = 0
     try:
         # An existing durable keeps its own settings; dead-letter by what the server will actually do.
         max_deliver = (await sub.consumer_info()).config.max_deliver or spec.max_deliver
@@ -137,9 +138,10 @@ async def run_consumer(js: JetStreamContext, spec: ConsumerSpec, handler: Handle
             for msg in messages:
                 if stop.is_set():
                     await msg.nak()  # not started: hand it straight back for another instance
-                else:
-                    await handle_message(msg, handler, spec, max_deliver=max_deliver)
+                elif await handle_message(msg, handler, spec, max_deliver=max_deliver) is Outcome.DONE:
+                    acknowledged += 1
     finally:
+        log.info("%s: acknowledged %d messages in this process", spec.durable, acknowledged)
         # Every fetched message was settled above; draining a pull subscription would only wait on
         # nats.py's internal queue (about 15 s), so unsubscribe and let the caller drain the connection.
         with contextlib.suppress(nats.errors.Error):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from datetime import datetime, timezone
 
 import asyncpg
@@ -20,6 +21,7 @@ from nats.js import JetStreamContext
 from commons.db import is_sqlite, write_transaction
 from commons.settings import Settings
 from events.outbox import NOTIFY_CHANNEL
+from events.replay import prune_published, retention_period
 from events.stream import NatsUnavailable, connect, ensure_stream
 from events.stream import close as close_nats
 from events.tables import OutboxEvent
@@ -31,6 +33,7 @@ PUBLISH_TIMEOUT = 2.0  #: seconds to wait for a PubAck
 SQLITE_POLL_INTERVAL = 0.2  #: SQLite has no LISTEN/NOTIFY
 POSTGRES_POLL_INTERVAL = 5.0  #: fallback in case a NOTIFY was missed
 MAX_BACKOFF = 5.0
+PRUNE_INTERVAL = 3600.0  #: how often the relay deletes published rows past the retention period
 
 #: Failures the relay outlives: it logs them, backs off and tries again.
 TRANSIENT_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, sqlite3.Error)
@@ -158,12 +161,17 @@ async def run_relay(settings: Settings, stop: asyncio.Event) -> None:
     if settings.nats_url is None:
         raise ValueError("run_relay needs settings.nats_url")
     await OutboxEvent.count()  # fail loudly at start-up if the database is unreachable or not migrated
+    retention_period()  # and if COMMONS_OUTBOX_RETENTION_DAYS is not a number of days
     wakeup = _Wakeup(settings)
     await wakeup.listen()
     nc, js = await _connect_until_ready(settings, stop)
     backoff = 0.2
+    next_prune = time.monotonic()
     try:
         while not stop.is_set():
+            if time.monotonic() >= next_prune:
+                next_prune = time.monotonic() + PRUNE_INTERVAL
+                await _prune()
             wakeup.event.clear()  # before the query, so a NOTIFY during the batch is not lost
             try:
                 published = await publish_pending(js)
@@ -189,6 +197,17 @@ async def run_relay(settings: Settings, stop: asyncio.Event) -> None:
         if nc is not None:
             await close_nats(nc)
     log.info("relay: stopped")
+
+
+async def _prune() -> None:
+    """Keep the outbox to its retention period (``COMMONS_OUTBOX_RETENTION_DAYS``); never fatal."""
+    try:
+        deleted = await prune_published()
+    except TRANSIENT_ERRORS as exc:
+        log.warning("relay: pruning the outbox failed (%s); will try again later", exc)
+        return
+    if deleted:
+        log.info("relay: pruned %d published outbox event(s) past the retention period", deleted)
 
 
 async def _recreate_stream_if_missing(js: JetStreamContext) -> None:

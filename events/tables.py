@@ -23,6 +23,7 @@ class ProcessedMessage(Table):
     consumer = Varchar(length=60)
     event_id = Varchar(length=36)
     processed_at = Timestamptz()
+    handled_by = Varchar(length=100, default="")  #: which worker instance (host:pid), to see work shared
 
 
 class DeadLetter(Table):

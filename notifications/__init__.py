@@ -1,1 +1,1 @@
-"""Notification workers: turn domain events into e-mails (and, later, texts) exactly once."""
+"""Notifications: turn domain events into e-mails and texts, queued once and sent with retries."""

@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import email.policy
 import email.utils
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
-from notifications.email import Email
+from notifications.messages import Email
 from notifications.tables import DevMessage
 
 SMTP_TIMEOUT = 15.0
+#: A URL has nowhere to fold: at the usual 78 characters a long List-Unsubscribe header would be
+#: RFC 2047-encoded and mail programs would not recognise it (998 is RFC 5322's hard limit). 7-bit
+#: bodies (quoted-printable where needed) pass every relay, with or without 8BITMIME.
+POLICY = email.policy.SMTP.clone(max_line_length=998, cte_type="7bit")
 
 
 class MailError(RuntimeError):
-    """The message was not accepted; the worker records the failure and retries later."""
+    """The message was not accepted: retried later, unless ``permanent`` (the server refused it for good)."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 class Mailer(Protocol):
@@ -30,12 +39,16 @@ class Mailer(Protocol):
 
 def build_message(message: Email, mail_from: str) -> EmailMessage:
     """A multipart/alternative message: plain text first, HTML as the richer alternative."""
-    mime = EmailMessage()
+    mime = EmailMessage(policy=POLICY)
     mime["From"] = mail_from
     mime["To"] = message.to
     mime["Subject"] = message.subject
     mime["Date"] = email.utils.formatdate(localtime=False)
     mime["Message-ID"] = message.message_id
+    if message.unsubscribe_url:
+        # RFC 2369 and RFC 8058: mail programs offer one-click unsubscribe by POSTing to this URL.
+        mime["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
+        mime["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     mime.set_content(message.text)
     mime.add_alternative(message.html, subtype="html")
     return mime
@@ -52,11 +65,15 @@ class SmtpMailer:
         self.username = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
         self.mail_from = mail_from
+        self.envelope_from = email.utils.parseaddr(mail_from)[1]
 
     async def deliver(self, message: Email) -> None:
         try:
+            # Flattened here, with POLICY: aiosmtplib would flatten a message object with its own.
             await aiosmtplib.send(
-                build_message(message, self.mail_from),
+                build_message(message, self.mail_from).as_bytes(),
+                sender=self.envelope_from,
+                recipients=[message.to],
                 hostname=self.hostname,
                 port=self.port,
                 username=self.username,
@@ -65,7 +82,17 @@ class SmtpMailer:
                 timeout=SMTP_TIMEOUT,
             )
         except (aiosmtplib.SMTPException, OSError) as exc:
-            raise MailError(f"{type(exc).__name__}: {exc}") from exc
+            raise MailError(f"{type(exc).__name__}: {exc}", permanent=is_permanent(exc)) from exc
+
+
+def is_permanent(exc: Exception) -> bool:
+    """A 5xx reply refusing the recipient or the message itself; anything else (4xx, a connection or
+    log-in problem, a refused sender address, which is our configuration) is worth retrying."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return bool(exc.recipients) and all(refusal.code >= 500 for refusal in exc.recipients)
+    if isinstance(exc, aiosmtplib.SMTPRecipientRefused | aiosmtplib.SMTPDataError):
+        return exc.code >= 500
+    return False
 
 
 class DevMailboxMailer:
@@ -82,7 +109,7 @@ class DevMailboxMailer:
                 text_body=message.text,
                 html_body=message.html,
                 message_id=message.message_id,
-                created_at=datetime.now(timezone.utc),
+                created_at=datetime.now(UTC),
             )
         )
 

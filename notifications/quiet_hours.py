@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 QUIET_START = time(21)
@@ -18,7 +18,7 @@ def next_allowed_send_time(
     zone = ZoneInfo(time_zone)
     local = now_utc.astimezone(zone)
     if not _is_quiet(local.time().replace(tzinfo=None), start, end):
-        return now_utc.astimezone(timezone.utc)
+        return now_utc.astimezone(UTC)
     morning = local.date() if local.time().replace(tzinfo=None) < end else local.date() + timedelta(days=1)
     return _wall_clock_to_utc(morning, end, zone)
 
@@ -33,4 +33,4 @@ def _is_quiet(clock: time, start: time, end: time) -> bool:
 
 def _wall_clock_to_utc(day: date, clock: time, zone: ZoneInfo) -> datetime:
     # Resolved through UTC so a wall time skipped by a spring change lands just after the gap.
-    return datetime.combine(day, clock, tzinfo=zone).astimezone(timezone.utc)
+    return datetime.combine(day, clock, tzinfo=zone).astimezone(UTC)

@@ -9,24 +9,26 @@ _TEST_DATA_DIR = tempfile.mkdtemp(prefix="commons-tests-")
 os.environ["COMMONS_ENV"] = "test"
 os.environ["COMMONS_DATA_DIR"] = _TEST_DATA_DIR
 os.environ.setdefault("COMMONS_DATABASE_URL", f"sqlite:///{_TEST_DATA_DIR}/default.sqlite3")
-for _name in ("COMMONS_NATS_URL", "COMMONS_SMTP_URL", "COMMONS_SECRET_KEY"):
+for _name in (
+    "COMMONS_NATS_URL", "COMMONS_SMTP_URL", "COMMONS_SECRET_KEY", "COMMONS_SMS_URL", "COMMONS_SMS_INBOUND_TOKEN",
+    "COMMONS_FAILPOINTS", "COMMONS_SEND_LEASE_SECONDS", "COMMONS_ACK_WAIT_SECONDS",
+):
     os.environ.pop(_name, None)
 
 from dataclasses import dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import pytest  # noqa: E402
 from piccolo.engine.base import Engine  # noqa: E402
 
-import pytest  # noqa: E402
-
 from commons.db import bind_tables, close_pool, engine_for, open_pool  # noqa: E402
-from tests.support.services import run_sync  # noqa: E402
 from tests.support.services import (  # noqa: E402
     NatsServer,
     create_pg_database,
     drop_pg_database,
     pg_reachable,
     run_migrations,
+    run_sync,  # noqa: E402
     start_smtp_server,
 )
 

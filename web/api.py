@@ -1,4 +1,4 @@
-"""JSON API, version 1: list sessions, book places, cancel with the manage token as a bearer token."""
+"""JSON API, version 1: list sessions, book places or join the waiting list, cancel with the manage token."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_422_UNPROCESSABLE_ENTITY
 
+from booking.clock import SystemClock
 from booking.errors import BookingError
 from booking.queries import get_session, list_upcoming_sessions
 from booking.references import normalise_reference
 from booking.service import book_place, cancel_booking, max_party_size_for
 from booking.states import BookingSource
-from booking.validation import validate_booking
+from booking.validation import BookingRequest, validate_booking
+from booking.waitlist import join_waitlist
 from web.api_models import (
     BookingIn,
     BookingOut,
@@ -24,8 +26,11 @@ from web.api_models import (
     CancellationOut,
     SessionOut,
     ValidationProblem,
+    WaitlistIn,
+    WaitlistOut,
     as_utc,
 )
+from web.api_offers import OffersApi
 from web.errors import booking_error_handler
 from web.params import RowId
 
@@ -34,6 +39,30 @@ BOOKING_PROBLEMS = {
     409: ResponseSpec(data_container=BookingProblem, description="Full, already booked, cancelled or started"),
     422: ResponseSpec(data_container=ValidationProblem, description="What to fix in each field"),
 }
+
+
+WAITLIST_PROBLEMS = {
+    **BOOKING_PROBLEMS,
+    409: ResponseSpec(
+        data_container=BookingProblem,
+        description="Places left (book instead), already waiting or booked, cancelled or started",
+    ),
+}
+
+
+async def _validated(session_id: int, data: BookingIn) -> BookingRequest | ValidationProblem:
+    result = validate_booking(
+        name=data.name,
+        email=data.email,
+        phone=data.phone,
+        party_size=data.party_size,
+        sms_opt_in=data.sms_opt_in,
+        max_party_size=await max_party_size_for(session_id),
+    )
+    if not result.ok:
+        return ValidationProblem(detail="Check the fields listed in errors.", errors=result.errors)
+    assert result.request is not None
+    return result.request
 
 
 def _bearer_token(authorization: str | None) -> str:
@@ -48,7 +77,7 @@ def _bearer_token(authorization: str | None) -> str:
 
 class SessionsApi(Controller):
     path = "/sessions"
-    tags = ["Sessions"]
+    tags = ("Sessions",)
 
     @get("/", summary="Upcoming sessions, soonest first")
     async def list_sessions(
@@ -79,26 +108,33 @@ class SessionsApi(Controller):
         responses=BOOKING_PROBLEMS,
     )
     async def book(self, session_id: RowId, data: JSONBody[BookingIn]) -> Response[BookingOut | ValidationProblem]:
-        result = validate_booking(
-            name=data.name,
-            email=data.email,
-            phone=data.phone,
-            party_size=data.party_size,
-            max_party_size=await max_party_size_for(session_id),
-        )
-        if not result.ok:
-            problem = ValidationProblem(detail="Check the fields listed in errors.", errors=result.errors)
-            return Response(problem, status_code=HTTP_422_UNPROCESSABLE_ENTITY)
-        assert result.request is not None
-        confirmation = await book_place(
-            session_id, result.request.resident, result.request.party_size, source=BookingSource.API
-        )
+        details = await _validated(session_id, data)
+        if isinstance(details, ValidationProblem):
+            return Response(details, status_code=HTTP_422_UNPROCESSABLE_ENTITY)
+        confirmation = await book_place(session_id, details.resident, details.party_size, source=BookingSource.API)
         return Response(BookingOut.from_confirmation(confirmation), status_code=HTTP_201_CREATED)
+
+    @post(
+        "/{session_id:int}/waitlist",
+        status_code=HTTP_201_CREATED,
+        summary="Join a full session's waiting list",
+        description="Only when the session cannot fit the party: otherwise 409 places_available (book instead).",
+        responses=WAITLIST_PROBLEMS,
+        tags=["Waiting list"],
+    )
+    async def join_waitlist(
+        self, session_id: RowId, data: JSONBody[WaitlistIn]
+    ) -> Response[WaitlistOut | ValidationProblem]:
+        details = await _validated(session_id, data)
+        if isinstance(details, ValidationProblem):
+            return Response(details, status_code=HTTP_422_UNPROCESSABLE_ENTITY)
+        place = await join_waitlist(session_id, details.resident, details.party_size, SystemClock())
+        return Response(WaitlistOut.from_place(place), status_code=HTTP_201_CREATED)
 
 
 class BookingsApi(Controller):
     path = "/bookings"
-    tags = ["Bookings"]
+    tags = ("Bookings",)
 
     @delete(
         "/{reference:str}",
@@ -121,6 +157,6 @@ class BookingsApi(Controller):
 
 api_router = Router(
     path="/api/v1",
-    route_handlers=[SessionsApi, BookingsApi],
+    route_handlers=[SessionsApi, BookingsApi, OffersApi],
     exception_handlers={BookingError: booking_error_handler},
 )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import msgspec
 
 from booking.queries import SessionView
 from booking.service import BookingConfirmation, Cancellation
+from booking.waitlist import WaitlistPlace
 
 
 class SessionOut(msgspec.Struct):
@@ -34,8 +35,8 @@ class SessionOut(msgspec.Struct):
             venue=view.venue_slug,
             venue_name=view.venue_name,
             room=view.room_name,
-            starts_at=view.starts_at.astimezone(timezone.utc),
-            ends_at=view.ends_at.astimezone(timezone.utc),
+            starts_at=view.starts_at.astimezone(UTC),
+            ends_at=view.ends_at.astimezone(UTC),
             local_time=view.when,
             capacity=view.capacity,
             places_left=view.places_left,
@@ -51,6 +52,11 @@ class BookingIn(msgspec.Struct):
     email: str = ""
     phone: str | None = None
     party_size: int | None = None
+    sms_opt_in: bool = False  #: texts about this booking to ``phone``; consent is never assumed
+
+
+class WaitlistIn(BookingIn):
+    """The same details as a booking: who is waiting, and for how many places."""
 
 
 class BookingOut(msgspec.Struct):
@@ -71,6 +77,24 @@ class BookingOut(msgspec.Struct):
             party_size=confirmation.party_size,
             places_left=confirmation.places_left,
         )
+
+
+class WaitlistOut(msgspec.Struct):
+    waitlist_entry_id: int
+    session_id: int
+    party_size: int
+    position: int  #: 1 is next in line
+    status: str = "waiting"
+
+    @classmethod
+    def from_place(cls, place: WaitlistPlace) -> WaitlistOut:
+        return cls(place.waitlist_entry_id, place.session_id, place.party_size, place.position)
+
+
+class OfferDeclinedOut(msgspec.Struct):
+    session_id: int
+    party_size: int
+    status: str = "declined"
 
 
 class CancellationOut(msgspec.Struct):
@@ -97,5 +121,5 @@ class BookingProblem(msgspec.Struct):
 def as_utc(moment: datetime | None) -> datetime | None:
     """Filters without an offset are read as UTC."""
     if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
+        return moment.replace(tzinfo=UTC)
     return moment

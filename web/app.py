@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
 
 from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
@@ -21,7 +21,9 @@ from web.bookings import BookingController
 from web.devmail import DevMailboxController
 from web.errors import EXCEPTION_HANDLERS
 from web.health import HealthController
+from web.live import SKIP_COMPRESSION, LivePlacesController, live_places_lifespan
 from web.manage import ManageController
+from web.offers import OfferController
 from web.pages import PagesController
 from web.security import (
     SESSION_STORE,
@@ -31,7 +33,10 @@ from web.security import (
     session_config,
     session_store,
 )
+from web.sms_webhooks import SmsWebhookController
 from web.templating import template_config
+from web.unsubscribe import UnsubscribeController
+from web.waitlist import WaitlistController
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -56,9 +61,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
     route_handlers = [
         PagesController,
         # Only booking needs to remember anything per browser, so only its routes get a session.
-        Router(path="/", route_handlers=[BookingController], middleware=[session_config(settings).middleware]),
+        Router(
+            path="/",
+            route_handlers=[BookingController, WaitlistController, OfferController],
+            middleware=[session_config(settings).middleware],
+        ),
         ManageController,
+        UnsubscribeController,
+        SmsWebhookController,
         HealthController,
+        LivePlacesController,
         api_router,
         create_static_files_router(path="/static", directories=[STATIC_DIR]),
     ]
@@ -66,12 +78,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers.append(DevMailboxController)
     return Litestar(
         route_handlers=route_handlers,
-        lifespan=[_database_lifespan(settings)],
+        # Entered in order, left in reverse: the live streams end before the database pool closes.
+        lifespan=[_database_lifespan(settings), live_places_lifespan(settings)],
         state=State({"settings": settings}),
         plugins=[HTMXPlugin()],
         template_config=template_config(),
         csrf_config=csrf_config(settings),
-        compression_config=CompressionConfig(backend="gzip", minimum_size=500),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=500, exclude_opt_key=SKIP_COMPRESSION),
         stores={SESSION_STORE: session_store(settings)},
         middleware=[booking_rate_limit(settings).middleware],
         before_send=[add_security_headers],

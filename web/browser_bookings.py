@@ -1,13 +1,28 @@
-"""Which bookings this browser made: reference -> manage token, kept in the server-side session store."""
+"""What this browser booked or joined, kept in the server-side session store, so only it sees the confirmations."""
 
 from __future__ import annotations
+
+from dataclasses import astuple, dataclass
 
 from litestar import Request
 
 from booking.service import BookingConfirmation
 
 SESSION_KEY = "bookings"
+WAITLIST_KEY = "waitlist"
 REMEMBERED = 5  #: enough for a resident booking a few sessions in a row; keeps the cookie small
+
+
+@dataclass(frozen=True)
+class JoinedWaitlist:
+    """What the waiting-list confirmation shows: only what the resident typed and where they are in the queue."""
+
+    entry_id: int
+    session_id: int
+    position: int
+    party_size: int
+    email: str
+    texts: bool
 
 
 def remember(request: Request, confirmation: BookingConfirmation) -> None:
@@ -20,4 +35,17 @@ def manage_token_for(request: Request, reference: str) -> str | None:
     for entry in request.session.get(SESSION_KEY, []):
         if entry[0] == reference:
             return entry[1]
+    return None
+
+
+def remember_waitlist(request: Request, joined: JoinedWaitlist) -> None:
+    entries = [e for e in request.session.get(WAITLIST_KEY, []) if e[0] != joined.entry_id]
+    entries.append(list(astuple(joined)))
+    request.set_session({**request.session, WAITLIST_KEY: entries[-REMEMBERED:]})
+
+
+def joined_waitlist(request: Request, entry_id: int) -> JoinedWaitlist | None:
+    for entry in request.session.get(WAITLIST_KEY, []):
+        if entry[0] == entry_id:
+            return JoinedWaitlist(*entry)
     return None

@@ -14,6 +14,8 @@ from booking.errors import BookingError
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
+#: Paths machines call: errors are JSON there, never a page.
+MACHINE_PREFIXES = (API_PREFIX, "/webhooks/")
 
 PAGE_TITLES = {
     400: "There is a problem with your request",
@@ -27,7 +29,7 @@ PAGE_TITLES = {
 
 
 def is_api(request: Request) -> bool:
-    return request.url.path.startswith(API_PREFIX)
+    return request.url.path.startswith(MACHINE_PREFIXES)
 
 
 def error_page(request: Request, status_code: int, message: str | None = None) -> Template:

@@ -44,12 +44,12 @@ async def nats_ready(url: str | None) -> bool:
             ),
             timeout=NATS_TIMEOUT * 2,
         )
-    except (OSError, asyncio.TimeoutError, NatsError):
+    except (TimeoutError, OSError, NatsError):
         logger.warning("Readiness: NATS at %s is unreachable", url, exc_info=True)
         return False
     try:
         await client.flush(timeout=NATS_TIMEOUT)
-    except (OSError, asyncio.TimeoutError, NatsError):
+    except (TimeoutError, OSError, NatsError):
         logger.warning("Readiness: NATS at %s did not answer a flush", url, exc_info=True)
         return False
     finally:

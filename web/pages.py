@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from litestar import Controller, get
 from litestar.response import Template
@@ -18,7 +18,7 @@ class PagesController(Controller):
 
     @get("/", name="home")
     async def home(self) -> Template:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         sessions = await list_upcoming_sessions(
             start=now, end=now + LOOK_AHEAD, include_cancelled=True, limit=HOME_PAGE_LIMIT
         )

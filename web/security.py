@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-
 import re
 
 from litestar import Request
@@ -72,7 +71,12 @@ def csrf_config(settings: Settings) -> CSRFConfig:
         cookie_secure=uses_https(settings),
         cookie_httponly=True,  # pages put the token in the form and in hx-headers, so scripts need not read it
         cookie_samesite="lax",
-        exclude=["^/api/"],  # the API authenticates with bearer tokens, never cookies
+        # Requests that never rely on a cookie, so a forged cross-site request gains nothing:
+        exclude=[
+            "^/api/",  # the API authenticates with bearer tokens
+            "^/notifications/unsubscribe/",  # the signed link is the credential (RFC 8058 one-click POST)
+            "^/webhooks/",  # SMS providers sign their requests or send our bearer token
+        ],
     )
 
 
@@ -84,8 +88,11 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
             headers[name] = value
 
 
-#: Requests that make or cancel a booking: the web form, the manage page and the JSON API.
-BOOKING_ATTEMPT = re.compile(r"^/(sessions/\d+/book|api/v1/sessions/\d+/bookings|api/v1/bookings/|bookings/manage/)")
+#: Requests that make or cancel a booking or a place on a waiting list: web forms, manage and offer pages, the API.
+BOOKING_ATTEMPT = re.compile(
+    r"^/(sessions/\d+/(book|waitlist)|api/v1/sessions/\d+/(bookings|waitlist)|api/v1/bookings/|api/v1/offers/"
+    r"|bookings/manage/|offers/)"
+)
 
 
 def is_booking_attempt(request: Request) -> bool:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from booking.queries import SessionView
+from booking.timefmt import format_date, format_time, iso_local, to_local
+from booking.validation import is_ticked
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -27,9 +30,18 @@ def address_lines(text: str) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
+def local_moment(instant: datetime, time_zone: str) -> str:
+    """An instant in the venue's time zone, as a person would say it: "9:30pm on Tuesday 3 March"."""
+    local = to_local(instant, time_zone)
+    return f"{format_time(local)} on {format_date(local.date())}"
+
+
 def _register_filters(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters["places_text"] = places_text
     engine.engine.filters["address_lines"] = address_lines
+    engine.engine.filters["is_ticked"] = is_ticked
+    engine.engine.filters["local_moment"] = local_moment
+    engine.engine.filters["iso_local"] = iso_local
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:

@@ -20,7 +20,13 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from notifications.sms.base import PermanentSmsError, SmsError, SmsProvider, SmsResult, TransientSmsError
+from notifications.sms.base import (
+    PermanentSmsError,
+    SmsError,
+    SmsProvider,
+    SmsResult,
+    TransientSmsError,
+)
 from notifications.sms.dev import DevOutboxSms
 from notifications.sms.notify import NOTIFY_BASE_URL, NotifySms
 from notifications.sms.twilio import TWILIO_BASE_URL, TwilioSms

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from notifications.sms.base import SmsResult
 from notifications.tables import DevMessage
@@ -25,7 +25,7 @@ class DevOutboxSms:
                 subject=preview(body),  # the mailbox lists messages by subject; a text has none
                 text_body=body,
                 message_id=message_id,
-                created_at=datetime.now(timezone.utc),
+                created_at=datetime.now(UTC),
             )
         )
         return SmsResult(provider_message_id=message_id)

@@ -7,7 +7,12 @@ import asyncio
 from notifications_python_client.errors import HTTPError
 from notifications_python_client.notifications import NotificationsAPIClient
 
-from notifications.sms.base import PermanentSmsError, SmsResult, TransientSmsError, parse_retry_after
+from notifications.sms.base import (
+    PermanentSmsError,
+    SmsResult,
+    TransientSmsError,
+    parse_retry_after,
+)
 
 NOTIFY_BASE_URL = "https://api.notifications.service.gov.uk"
 NOTIFY_TIMEOUT = 15.0

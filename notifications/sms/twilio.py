@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import httpx
 
-from notifications.sms.base import PermanentSmsError, SmsResult, TransientSmsError, parse_retry_after
+from notifications.sms.base import (
+    PermanentSmsError,
+    SmsResult,
+    TransientSmsError,
+    parse_retry_after,
+)
 
 TWILIO_BASE_URL = "https://api.twilio.com"
 TWILIO_TIMEOUT = 15.0

@@ -29,9 +29,15 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="module")
-def commons_up(tmp_path_factory):
+def commons_up_dir(tmp_path_factory) -> Path:
+    """The data directory ``commons up`` runs in; its database is ``commons.sqlite3`` there."""
+    return tmp_path_factory.mktemp("commons-up")
+
+
+@pytest.fixture(scope="module")
+def commons_up(commons_up_dir):
     """``commons up`` with no configuration beyond a fresh data directory: SQLite, bundled NATS, dev mailbox."""
-    data_dir = tmp_path_factory.mktemp("commons-up")
+    data_dir = commons_up_dir
     port = free_port()
     env = commons_env(f"sqlite:///{data_dir}/commons.sqlite3", data_dir, COMMONS_BASE_URL=f"http://127.0.0.1:{port}")
     env.pop("COMMONS_DATABASE_URL")  # the embedded default, exactly as `make run` uses it

@@ -35,7 +35,7 @@ class CommonsProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-            raise AssertionError(f"commons {' '.join(self.args)} ignored {signal.Signals(sig).name}:\n{self.log}")
+            raise AssertionError(f"commons {' '.join(self.args)} ignored {signal.Signals(sig).name}:\n{self.log}") from None
 
     def close(self) -> None:
         if self.process.poll() is None:

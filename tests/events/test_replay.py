@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from events.envelope import encode, make_event
+from events.relay import run_relay
 from events.replay import parse_since, prune_published, retention_period
 from events.tables import OutboxEvent
+from tests.events.support import settings_for
+from tests.support.services import wait_for_async
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 
@@ -63,3 +67,26 @@ def test_since_takes_a_duration_or_an_iso_time(text, expected):
 def test_since_refuses_anything_else():
     with pytest.raises(ValueError, match="2h or 1d"):
         parse_since("yesterday", now=NOW)
+
+
+
+async def test_the_running_relay_prunes_the_outbox_to_its_retention_period(db, nats_server, data_dir):
+    expired = datetime.now(timezone.utc) - timedelta(days=31)
+    event = make_event("availability.changed", {"session_id": 0, "capacity": 1, "booked": 0, "places_left": 1})
+    await OutboxEvent.insert(
+        OutboxEvent(
+            event_id=event["id"], type=event["type"], subject="commons.availability.changed",
+            payload=encode(event).decode(), created_at=expired, published_at=expired,
+        )
+    )
+
+    async def pruned() -> bool:
+        return not await OutboxEvent.exists().where(OutboxEvent.event_id == event["id"])
+
+    stop = asyncio.Event()
+    relay = asyncio.create_task(run_relay(settings_for(db.url, data_dir, COMMONS_NATS_URL=nats_server.url), stop))
+    try:
+        await wait_for_async(pruned, message="the relay to prune a 31-day-old published event")
+    finally:
+        stop.set()
+        await asyncio.wait_for(relay, timeout=15)

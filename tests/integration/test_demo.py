@@ -97,7 +97,7 @@ async def test_sessions_fit_their_rooms_and_never_overlap(db):
         by_room[s["room_id"]].append((s["starts_at"], s["ends_at"]))
     for slots in by_room.values():
         slots.sort()
-        for (_, earlier_end), (later_start, _) in zip(slots, slots[1:]):
+        for (_, earlier_end), (later_start, _) in zip(slots, slots[1:], strict=False):
             assert earlier_end <= later_start
 
 

@@ -306,3 +306,24 @@ async def test_one_place_in_the_queue_per_resident_even_when_joining_at_once(pg_
     assert sum(not isinstance(r, Exception) for r in results) == 1
     assert all(isinstance(r, AlreadyOnWaitlist) for r in results if isinstance(r, Exception))
     assert await WaitlistEntry.count().where(WaitlistEntry.session == session.id) == 1
+
+
+async def test_concurrent_sweeps_expire_each_offer_once(pg_engine):
+    """Two capacity workers sweep at the same moment: each expired offer is claimed by one of them."""
+    sessions = [await full_session_with_queue(2, [1, 1]) for _ in range(10)]
+    first_offers = []
+    for session, bookings, _, clock in sessions:
+        await cancel_booking(bookings[0].reference, manage_token=bookings[0].manage_token)
+        first_offers += await offer_free_places(session.id, clock)
+    later = FixedClock(sessions[-1][3].now() + timedelta(hours=12))
+
+    results = await asyncio.gather(*(expire_offers(later) for _ in range(4)))
+
+    claimed = [offer_id for result in results for offer_id in result.expired_offer_ids]
+    mine = {offer.offer_id for offer in first_offers}
+    assert sorted(o for o in claimed if o in mine) == sorted(mine)  # each once, none twice
+    for session, _, queue, _ in sessions:
+        assert await entry_status(queue[0].waitlist_entry_id) == "expired"
+        assert await entry_status(queue[1].waitlist_entry_id) == "offered"
+        assert await places(session.id) == {"capacity": 2, "booked": 1, "held": 1}
+        assert await WaitlistOffer.count().where(WaitlistOffer.session == session.id) == 2

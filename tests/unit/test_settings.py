@@ -41,3 +41,16 @@ def test_malformed_urls_are_refused_with_a_clear_message(name, value):
 def test_booking_rate_limit_must_be_a_positive_whole_number(value):
     with pytest.raises(ConfigurationError, match="COMMONS_BOOKING_RATE_LIMIT"):
         load_settings({"COMMONS_BOOKING_RATE_LIMIT": value})
+
+
+def test_production_refuses_a_send_lease_shorter_than_a_send_can_take():
+    production = {
+        "COMMONS_ENV": "production",
+        "COMMONS_SECRET_KEY": "x" * 40,
+        "COMMONS_SMTP_URL": "smtp://mail:25",
+        "COMMONS_DATABASE_URL": "postgresql://db/commons",
+    }
+    with pytest.raises(ConfigurationError, match="COMMONS_SEND_LEASE_SECONDS"):
+        load_settings({**production, "COMMONS_SEND_LEASE_SECONDS": "10"})
+    assert load_settings({**production, "COMMONS_SEND_LEASE_SECONDS": "120"}).send_lease_seconds == 120
+    assert load_settings(production).send_lease_seconds == 300

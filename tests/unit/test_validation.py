@@ -49,3 +49,29 @@ def test_uk_mobile_formats(text):
 
 def test_landline_is_not_a_mobile():
     assert normalise_uk_phone("01543 123456") is None
+
+
+def test_texts_are_off_unless_asked_for():
+    assert check(phone="07700 900982").request.resident.sms_opt_in is False
+
+
+@pytest.mark.parametrize("ticked", [True, "yes", "on", "true", "1", " YES "])
+def test_ticking_texts_with_a_mobile_number_opts_in(ticked):
+    result = check(phone="07700 900982", sms_opt_in=ticked)
+    assert result.ok and result.request.resident.sms_opt_in is True
+
+
+@pytest.mark.parametrize("not_ticked", [False, None, "", "no", "off", "false", "0", "maybe", 1, ["yes"]])
+def test_anything_else_is_not_consent(not_ticked):
+    result = check(phone="07700 900982", sms_opt_in=not_ticked)
+    assert result.ok and result.request.resident.sms_opt_in is False
+
+
+def test_ticking_texts_without_a_number_is_an_error_on_the_phone_field():
+    result = check(phone="  ", sms_opt_in="yes", party_size="")
+    assert result.errors == {"phone": "Enter a mobile number to get texts", "party_size": "Enter how many places you need"}
+    assert list(result.errors) == ["phone", "party_size"]
+
+
+def test_a_wrong_number_is_still_named_as_wrong_when_texts_are_ticked():
+    assert check(phone="01543 123456", sms_opt_in=True).errors == {"phone": "Enter a UK mobile number, like 07700 900 982"}

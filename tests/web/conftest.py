@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
 
 import httpx
 import pytest
@@ -80,4 +80,13 @@ async def submit_booking(client: httpx.AsyncClient, session_id: int, headers: di
     form = {"name": "Ada Lovelace", "email": "ada@example.com", "phone": "", "party_size": "1", **fields}
     return await client.post(
         f"/sessions/{session_id}/book", data={**form, "_csrf_token": token}, headers=headers or {}
+    )
+
+
+async def submit_waitlist(client: httpx.AsyncClient, session_id: int, headers: dict | None = None, **fields):
+    """Join a session's waiting list through the form its page shows when it is full."""
+    token = await csrf_token(client, f"/sessions/{session_id}")
+    form = {"name": "Ada Lovelace", "email": "ada@example.com", "phone": "", "party_size": "1", **fields}
+    return await client.post(
+        f"/sessions/{session_id}/waitlist", data={**form, "_csrf_token": token}, headers=headers or {}
     )

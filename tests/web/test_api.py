@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from booking.states import ActivityCategory
 from booking.tables import Booking, Session
@@ -22,7 +22,7 @@ async def test_list_sessions_filters_by_venue_category_and_time(client):
     assert response.status_code == 200
     assert [s["id"] for s in response.json()] == [soon.id, later.id]
 
-    cutoff = (datetime.now(timezone.utc) + timedelta(days=5)).isoformat()
+    cutoff = (datetime.now(UTC) + timedelta(days=5)).isoformat()
     response = await client.get("/api/v1/sessions", params={"venue": venue.slug, "category": "job_club", "to": cutoff})
     body = response.json()
     assert [s["id"] for s in body] == [soon.id]
@@ -150,7 +150,15 @@ async def test_openapi_schema_lists_the_api(client):
         "/api/v1/sessions",
         "/api/v1/sessions/{session_id}",
         "/api/v1/sessions/{session_id}/bookings",
+        "/api/v1/sessions/{session_id}/waitlist",
         "/api/v1/bookings/{reference}",
+        "/api/v1/offers/{token}/accept",
+        "/api/v1/offers/{token}/decline",
     }
     schemas = response.json()["components"]["schemas"]
-    assert "BookingIn" in schemas and "SessionOut" in schemas and "ValidationProblem" in schemas
+    for name in ("BookingIn", "SessionOut", "ValidationProblem", "WaitlistIn", "WaitlistOut", "OfferDeclinedOut"):
+        assert name in schemas, name
+    waitlist = paths["/api/v1/sessions/{session_id}/waitlist"]["post"]
+    assert set(waitlist["responses"]) == {"201", "400", "404", "409", "422"}
+    accept = paths["/api/v1/offers/{token}/accept"]["post"]
+    assert {"201", "404", "409"} <= set(accept["responses"])

@@ -20,6 +20,14 @@ HUGE = "99999999999999999999"
         f"/dev/mailbox/{2**40}",
         "/bookings/manage/" + "x" * 5000,
         "/bookings/%00%ff/confirmation",
+        f"/waitlist/{HUGE}/confirmation",
+        f"/waitlist/{2**31}/confirmation",
+        "/offers/" + "x" * 5000,
+        f"/offers/{HUGE}{HUGE}.abc",
+        "/offers/%00%ff.%00",
+        "/notifications/unsubscribe/" + "x" * 5000,
+        f"/notifications/unsubscribe/{HUGE}{HUGE}.abc",
+        "/notifications/unsubscribe/%00%ff.%00",
     ],
 )
 async def test_odd_ids_are_not_found_or_bad_requests(client, path):
@@ -48,3 +56,16 @@ async def test_odd_form_values_are_field_errors(client):
 async def test_api_list_rejects_out_of_range_paging(client):
     assert (await client.get("/api/v1/sessions", params={"limit": "0"})).status_code == 400
     assert (await client.get("/api/v1/sessions", params={"limit": "abc"})).status_code == 400
+
+
+async def test_odd_posts_to_the_new_forms_are_client_errors(client):
+    token = await csrf_token(client, f"/sessions/{(await make_session()).id}")
+    for path in (f"/sessions/{HUGE}/waitlist", "/offers/1.x/accept", "/offers/%00/decline"):
+        response = await client.post(path, data={"_csrf_token": token, "party_size": HUGE})
+        assert 400 <= response.status_code < 500, path
+    response = await client.post(
+        "/webhooks/sms/twilio", content=b"\xff\xfe", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert 400 <= response.status_code < 500
+    response = await client.post("/notifications/unsubscribe/1.x", content=b"\xff" * 100)
+    assert response.status_code == 404

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from notifications.tables import DevMessage
 from tests.support.services import free_port
@@ -36,7 +36,7 @@ async def test_dev_mailbox_lists_and_shows_messages(client):
         subject="Your booking <K7P-3QX>",
         text_body="Hello Ada,\nYour booking is confirmed.",
         html_body="<p onclick=\"alert(1)\">Hello Ada</p>",
-        created_at=datetime.now(timezone.utc),
+        created_at=datetime.now(UTC),
     )
     await message.save()
 

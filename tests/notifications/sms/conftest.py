@@ -1,4 +1,4 @@
-"""Provider fakes over real HTTP, and sockets that refuse or never answer, for the SMS backend tests."""
+"""Sockets that refuse or never answer, for the SMS backend tests (the provider fakes are one level up)."""
 
 from __future__ import annotations
 
@@ -7,21 +7,6 @@ import socket
 import pytest
 
 from tests.support.services import free_port
-from tests.support.sms_fakes import NotifyFake, TwilioFake
-
-
-@pytest.fixture
-def notify_fake():
-    fake = NotifyFake().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def twilio_fake():
-    fake = TwilioFake().start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture

@@ -1,0 +1,190 @@
+"""What each event means for residents: who to tell, and what. Each re-reads the current state first.
+
+A planner returns an empty ``Plan`` when the news is stale (the booking was cancelled before we got
+to it, the offer is no longer open): the event is still marked handled, and nobody is told.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from booking.queries import BookingView, get_booking, get_session
+from booking.states import ACTIVE_WAITLIST_STATUSES, BookingStatus, WaitlistOfferStatus
+from events.catalogue import (
+    BookingCancelled,
+    BookingConfirmed,
+    BookingWaitlisted,
+    ReminderDue,
+    SessionCancelled,
+    SessionChanged,
+    WaitlistOfferClosed,
+    WaitlistOffered,
+)
+from notifications.links import Links
+from notifications.messages import moment
+from notifications.outbound import Notice, Plan
+from notifications.queries import (
+    booking_references,
+    books_automatically,
+    confirmed_booking_ids,
+    get_offer,
+    get_queue_entry,
+    place_of,
+)
+from notifications.recipients import booking_recipient, recipient, waitlist_recipient
+from notifications.states import Template
+
+
+@dataclass(frozen=True)
+class Context:
+    links: Links
+    now: datetime  #: when the event is handled
+    recorded_at: datetime  #: when the event happened (its ``time``)
+
+
+async def booking_confirmed(data: BookingConfirmed, ctx: Context) -> Plan:
+    booking = await get_booking(data.booking_id)
+    if booking is None or booking.status != BookingStatus.CONFIRMED.value:
+        return Plan()  # cancelled before we got here
+    return Plan(await _tell_booker(Template.BOOKING_CONFIRMED, booking, ctx))
+
+
+async def booking_cancelled(data: BookingCancelled, ctx: Context) -> Plan:
+    booking = await get_booking(data.booking_id)
+    if booking is None:
+        return Plan()
+    notices = await _tell_booker(
+        Template.BOOKING_CANCELLED, booking, ctx, reason=data.reason, session_url=ctx.links.session(data.session_id)
+    )
+    return Plan(notices, cancel_reminders_for=[booking.reference])
+
+
+async def booking_waitlisted(data: BookingWaitlisted, ctx: Context) -> Plan:
+    entry = await get_queue_entry(data.waitlist_entry_id)
+    session = await get_session(data.session_id)
+    if entry is None or entry.status not in ACTIVE_WAITLIST_STATUSES or session is None or session.is_cancelled:
+        return Plan()
+    who = await recipient(entry.resident)
+    if who is None:
+        return Plan()
+    context = {
+        "session": session,
+        "party_size": entry.party_size,
+        "position": data.position,
+        "automatic": await books_automatically(session.id),
+    }
+    return Plan([Notice(Template.WAITLIST_JOINED, who, context, session.time_zone)])
+
+
+async def waitlist_offered(data: WaitlistOffered, ctx: Context) -> Plan:
+    offer = await get_offer(data.offer_id)
+    if offer is None or offer.status != WaitlistOfferStatus.OPEN.value or offer.expires_at <= ctx.now:
+        return Plan()  # accepted, declined or run out before we got here
+    session = await get_session(offer.session)
+    offer_url = await ctx.links.offer(offer.id)
+    who = await recipient(offer.resident)
+    if session is None or offer_url is None or who is None:
+        return Plan()
+    context = {
+        "session": session,
+        "party_size": offer.party_size,
+        "expires": moment(offer.expires_at, session.time_zone),
+        "offer_url": offer_url,
+    }
+    return Plan([Notice(Template.OFFER_MADE, who, context, session.time_zone)])
+
+
+async def offer_expired(data: WaitlistOfferClosed, ctx: Context) -> Plan:
+    offer = await get_offer(data.offer_id)
+    if offer is None or offer.status != WaitlistOfferStatus.EXPIRED.value:
+        return Plan()
+    session = await get_session(offer.session)
+    who = await recipient(offer.resident)
+    if session is None or who is None:
+        return Plan()
+    context = {
+        "session": session,
+        "party_size": offer.party_size,
+        "expired": moment(offer.expires_at, session.time_zone),
+        "session_url": ctx.links.session(session.id),
+    }
+    return Plan([Notice(Template.OFFER_EXPIRED, who, context, session.time_zone)])
+
+
+async def session_changed(data: SessionChanged, ctx: Context) -> Plan:
+    session = await get_session(data.session_id)
+    before = await place_of(
+        data.previous_room_id,
+        datetime.fromisoformat(data.previous_starts_at),
+        datetime.fromisoformat(data.previous_ends_at),
+    )
+    if session is None or session.is_cancelled or before is None:
+        return Plan()
+    time_changed = (data.starts_at, data.ends_at) != (data.previous_starts_at, data.previous_ends_at)
+    place_changed = data.room_id != data.previous_room_id
+    if not (time_changed or place_changed):
+        return Plan()
+    notices = []
+    # Whoever booked after the change saw the new time and place when they booked.
+    for booking_id in await confirmed_booking_ids(session.id, booked_before=ctx.recorded_at):
+        booking = await get_booking(booking_id)
+        if booking is not None:
+            notices += await _tell_booker(
+                Template.SESSION_CHANGED, booking, ctx, one_of_many=True,
+                before=before, time_changed=time_changed, place_changed=place_changed,
+            )
+    return Plan(notices)
+
+
+async def session_cancelled(data: SessionCancelled, ctx: Context) -> Plan:
+    session = await get_session(data.session_id)
+    if session is None:
+        return Plan()
+    notices = []
+    for booking_id in data.booking_ids:  # before the waiting list: a resident on both hears about the booking
+        booking = await get_booking(booking_id)
+        if booking is not None:
+            notices += await _tell_booker(Template.SESSION_CANCELLED, booking, ctx, one_of_many=True, message=data.message)
+    for entry_id in data.waitlist_entry_ids:
+        who = await waitlist_recipient(entry_id)
+        if who is not None:
+            context = {"session": session, "message": data.message, "booking": None}
+            notices.append(Notice(Template.SESSION_CANCELLED, who, context, session.time_zone, one_of_many=True))
+    return Plan(notices, cancel_reminders_for=await booking_references(data.booking_ids))
+
+
+async def reminder_due(data: ReminderDue, ctx: Context) -> Plan:
+    booking = await get_booking(data.booking_id)
+    if (
+        booking is None
+        or booking.status != BookingStatus.CONFIRMED.value
+        or booking.session.is_cancelled
+        or booking.session.starts_at <= ctx.now
+    ):
+        return Plan()
+    starts = moment(booking.session.starts_at, booking.session.time_zone)
+    return Plan(await _tell_booker(Template.REMINDER, booking, ctx, starts=starts))
+
+
+async def _tell_booker(
+    template: Template, booking: BookingView, ctx: Context, *, one_of_many: bool = False, **extra
+) -> list[Notice]:
+    """A notice to whoever made the booking, with its session and manage link."""
+    who = await booking_recipient(booking.id)
+    if who is None:
+        return []
+    context = {"booking": booking, "session": booking.session, "manage_url": await ctx.links.manage(booking.id), **extra}
+    return [Notice(template, who, context, booking.session.time_zone, booking.reference, one_of_many=one_of_many)]
+
+
+PLANNERS = {
+    "booking.confirmed": booking_confirmed,
+    "booking.cancelled": booking_cancelled,
+    "booking.waitlisted": booking_waitlisted,
+    "waitlist.offered": waitlist_offered,
+    "waitlist.offer_expired": offer_expired,
+    "session.changed": session_changed,
+    "session.cancelled": session_cancelled,
+    "reminder.due": reminder_due,
+}

@@ -1,0 +1,206 @@
+"""Reminders before a session, decided from the database: each fires once per booking, at the venue's local time.
+
+A scheduler pass records ``reminder.due`` (with a ``ScheduledReminder`` row, unique per booking and
+reminder) for every reminder whose time has come; the notification worker sends it. State lives only
+in the database, so a restarted or second scheduler never sends a reminder twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from booking.clock import Clock, SystemClock
+from booking.states import BookingStatus, SessionStatus
+from booking.tables import Activity, Booking
+from commons.db import UNIQUE_VIOLATION_ERRORS, write_transaction
+from events.outbox import record_event
+from notifications.tables import ScheduledReminder
+
+log = logging.getLogger(__name__)
+
+DEFAULT_REMINDER_HOURS = "24,2"
+#: Whole-day reminders keep the local time of day, so across a clock change one may come an hour earlier.
+LOOK_AHEAD_SLACK = timedelta(hours=2)
+DATABASE_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, sqlite3.Error)
+SYSTEM_CLOCK = SystemClock()
+
+
+class ReminderStatus(StrEnum):
+    DUE = "due"  #: reminder.due recorded; the worker sends it
+    SKIPPED = "skipped"  #: booked after its time, or a closer reminder was due as well
+
+
+class InvalidReminderHours(ValueError):
+    """An activity's ``reminder_hours`` is not a comma-separated list of whole hours, e.g. "24,2"."""
+
+
+def parse_reminder_hours(text: str) -> list[int]:
+    """The hours before the start, largest (earliest reminder) first, without duplicates."""
+    try:
+        hours = {int(part) for part in text.split(",") if part.strip()}
+    except ValueError:
+        raise InvalidReminderHours(f"reminder hours must be whole numbers like '24,2' (got {text!r})") from None
+    if any(hour < 1 for hour in hours):
+        raise InvalidReminderHours(f"reminder hours must be 1 or more (got {text!r})")
+    return sorted(hours, reverse=True)
+
+
+def due_times(starts_at: datetime, time_zone: str, reminder_hours: str) -> list[tuple[str, datetime]]:
+    """Each reminder's label ("24h") and due instant in UTC, earliest first.
+
+    Whole days before (24, 48 …) mean the same local time that many days earlier, as a resident would
+    expect ("this time tomorrow"), even when the clocks change in between; other offsets are elapsed hours.
+    """
+    zone = ZoneInfo(time_zone)
+    wall_clock = starts_at.astimezone(zone).replace(tzinfo=None)
+    due = []
+    for hours in parse_reminder_hours(reminder_hours):
+        if hours % 24 == 0:
+            at = (wall_clock - timedelta(days=hours // 24)).replace(tzinfo=zone).astimezone(UTC)
+        else:
+            at = starts_at.astimezone(UTC) - timedelta(hours=hours)
+        due.append((f"{hours}h", at))
+    return sorted(due, key=lambda pair: pair[1])
+
+
+@dataclass(frozen=True)
+class Decision:
+    booking_id: int
+    session_id: int
+    reminder: str
+    due_at: datetime
+    status: ReminderStatus
+
+
+def decide(booking: dict, already: set[str], now: datetime) -> list[Decision]:
+    """What to record now for one booking: a reminder whose time has come is sent, unless the booking
+    was made after that time or a closer reminder is due as well (after downtime: one reminder, not two)."""
+    try:
+        reminders = due_times(booking["starts_at"], booking["time_zone"], booking["reminder_hours"])
+    except InvalidReminderHours as exc:
+        log.warning("reminders: booking %d: %s", booking["id"], exc)
+        return []
+    come = [(label, at) for label, at in reminders if at <= now]
+    decisions = []
+    for index, (label, at) in enumerate(come):
+        if label in already:
+            continue
+        booked_too_late = booking["created_at"] >= at
+        superseded = index < len(come) - 1
+        status = ReminderStatus.SKIPPED if booked_too_late or superseded else ReminderStatus.DUE
+        decisions.append(Decision(booking["id"], booking["session_id"], label, at, status))
+    return decisions
+
+
+async def _look_ahead() -> timedelta:
+    """How far ahead a session can have a reminder due: the largest reminder any activity asks for."""
+    largest = 0
+    for row in await Activity.select(Activity.reminder_hours).distinct():
+        try:
+            hours = parse_reminder_hours(row["reminder_hours"])
+        except InvalidReminderHours:
+            continue  # decide() logs it for each booking it affects
+        largest = max([largest, *hours])
+    return timedelta(hours=largest) + LOOK_AHEAD_SLACK
+
+
+def _upcoming(now: datetime, look_ahead: timedelta):
+    """Confirmed bookings on scheduled sessions starting within ``look_ahead`` (booking_session and
+    session_starts_at indexes)."""
+    return (
+        (Booking.status == BookingStatus.CONFIRMED.value)
+        & (Booking.session.status == SessionStatus.SCHEDULED.value)
+        & (Booking.session.starts_at > now)
+        & (Booking.session.starts_at <= now + look_ahead)
+    )
+
+
+async def _candidates(now: datetime) -> tuple[list[dict], dict[int, set[str]]]:
+    """The bookings to look at and the reminders already recorded for each: two queries, however many."""
+    where = _upcoming(now, await _look_ahead())
+    bookings = await Booking.select(
+        Booking.id,
+        Booking.created_at,
+        Booking.session.id.as_alias("session_id"),
+        Booking.session.starts_at.as_alias("starts_at"),
+        Booking.session.activity.reminder_hours.as_alias("reminder_hours"),
+        Booking.session.room.venue.time_zone.as_alias("time_zone"),
+    ).where(where)
+    if not bookings:
+        return [], {}
+    recorded = await ScheduledReminder.select(ScheduledReminder.booking_id, ScheduledReminder.reminder).where(
+        ScheduledReminder.booking_id.is_in(Booking.select(Booking.id).where(where))
+    )
+    already: dict[int, set[str]] = {}
+    for row in recorded:
+        already.setdefault(row["booking_id"], set()).add(row["reminder"])
+    return bookings, already
+
+
+async def _record(decision: Decision, now: datetime) -> bool:
+    """Record one decision (and, when due, its event) in one transaction; False if another scheduler
+    recorded this reminder first."""
+    try:
+        async with write_transaction(ScheduledReminder._meta.db):
+            await ScheduledReminder.insert(
+                ScheduledReminder(
+                    booking_id=decision.booking_id,
+                    reminder=decision.reminder,
+                    due_at=decision.due_at,
+                    status=decision.status.value,
+                    created_at=now,
+                )
+            )
+            if decision.status is ReminderStatus.DUE:
+                await record_event(
+                    "reminder.due",
+                    {
+                        "booking_id": decision.booking_id,
+                        "session_id": decision.session_id,
+                        "reminder": decision.reminder,
+                        "due_at": decision.due_at.isoformat().replace("+00:00", "Z"),
+                    },
+                )
+    except UNIQUE_VIOLATION_ERRORS as exc:
+        if "scheduled_reminder" not in str(exc):
+            raise
+        log.info("reminders: %s for booking %d was already recorded", decision.reminder, decision.booking_id)
+        return False
+    return True
+
+
+async def schedule_due_reminders(now: datetime) -> int:
+    """Record every reminder whose time has come; returns how many ``reminder.due`` events were recorded."""
+    bookings, already = await _candidates(now)
+    sent = 0
+    for booking in bookings:
+        for decision in decide(booking, already.get(booking["id"], set()), now):
+            if await _record(decision, now) and decision.status is ReminderStatus.DUE:
+                sent += 1
+    if sent:
+        log.info("reminders: %d reminder(s) due", sent)
+    return sent
+
+
+async def run_reminder_scheduler(stop: asyncio.Event, *, clock: Clock = SYSTEM_CLOCK, interval: float = 30.0) -> None:
+    """Schedule reminders now and every ``interval`` seconds until ``stop``; a database outage is
+    logged and retried."""
+    await ScheduledReminder.count()  # fail loudly at start-up if the database is unreachable or not migrated
+    while not stop.is_set():
+        try:
+            await schedule_due_reminders(clock.now())
+        except DATABASE_ERRORS as exc:
+            log.warning("reminders: database error (%s); trying again in %gs", exc, interval)
+        try:
+            await asyncio.wait_for(stop.wait(), interval)
+        except TimeoutError:
+            pass
+    log.info("reminders: stopped")

@@ -40,8 +40,9 @@ class Venue(Table):
     latitude = Real(null=True)
     longitude = Real(null=True)
     time_zone = Varchar(length=64, default="Europe/London")  #: IANA name; sessions are shown in this zone
-    opening_hours = Text(default="")
+    opening_hours = Text(default="")  #: one line per day or rule, e.g. "Monday to Friday: 9am to 7pm"
     phone = Varchar(length=40, default="")
+    accessibility = Text(default="")  #: getting there and getting in: parking, entrances, lifts
     archived = Boolean(default=False)
     created_at = Timestamptz()
 
@@ -69,6 +70,10 @@ class Activity(Table):
     waitlist_mode = Varchar(length=20, choices=WaitlistMode, default=WaitlistMode.OFFER.value)
     #: hours before the start when booked residents are reminded, comma-separated, e.g. "24,2"
     reminder_hours = Varchar(length=40, default="24,2")
+    # Booking rules (booking/rules.py): each broken rule has its own message.
+    booking_opens_days = Integer(default=28)  #: booking opens this many days before the start
+    booking_closes_hours = Integer(default=1)  #: and closes this many hours before it (0: at the start)
+    max_active_bookings = Integer(default=0)  #: upcoming bookings one person may hold for it; 0: no limit
 
 
 class Session(Table):
@@ -98,6 +103,10 @@ class Resident(Table):
     sms_opted_out_at = Timestamptz(null=True, default=None)  #: when they replied STOP (consent withdrawn)
     email_opted_out_at = Timestamptz(null=True, default=None)  #: when they used an e-mail's unsubscribe link
     created_at = Timestamptz()
+    #: part of the private calendar feed link; adding one revokes every earlier link
+    calendar_feed_version = Integer(default=1)
+    #: set when the resident deleted their data: name, e-mail and phone are gone, bookings stay for statistics
+    erased_at = Timestamptz(null=True, default=None)
 
 
 class Booking(Table):
@@ -111,6 +120,10 @@ class Booking(Table):
     created_at = Timestamptz()
     cancelled_at = Timestamptz(null=True, default=None)
     cancel_reason = Text(default="")
+    #: what the resident told staff about access or support needs; erased with the resident's data
+    support_note = Text(default="")
+    #: sha256 of the key in the booking form: a repeated submission finds this booking instead of making another
+    idempotency_key_hash = Varchar(length=64, null=True, default=None)  #: unique where set (raw index)
 
 
 class WaitlistEntry(Table):
@@ -136,4 +149,17 @@ class WaitlistOffer(Table):
     decided_at = Timestamptz(null=True, default=None)  #: when accepted, declined or expired
 
 
-TABLES = [Partner, Venue, Room, Activity, Session, Resident, Booking, WaitlistEntry, WaitlistOffer]
+class SignInLink(Table):
+    """A one-time link to "Find my bookings", sent by e-mail or text. Single use; 30 minutes."""
+
+    resident = ForeignKey(references=Resident, on_delete=OnDelete.cascade)
+    channel = Varchar(length=10)  #: email | sms: how the link is sent
+    #: random; the link carries ``id.mac`` with the MAC over id and nonce (booking/sign_in.py), so the
+    #: notification worker can build it and a reused row id (SQLite) never revives an old link
+    nonce = Varchar(length=32)
+    created_at = Timestamptz()
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+
+
+TABLES = [Partner, Venue, Room, Activity, Session, Resident, Booking, WaitlistEntry, WaitlistOffer, SignInLink]

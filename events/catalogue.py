@@ -98,6 +98,20 @@ class ReminderDue(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     due_at: str  #: ISO 8601, UTC
 
 
+class SignInRequested(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A resident asked for a "Find my bookings" link. Never carries the link: the worker builds it."""
+
+    sign_in_link_id: int
+    resident_id: int
+    channel: str  #: email | sms: where the resident asked for it to be sent
+
+
+class ResidentErased(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A resident deleted their data; consumers drop anything personal they keep about them."""
+
+    resident_id: int
+
+
 class AvailabilityChanged(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     session_id: int
     capacity: int
@@ -147,6 +161,8 @@ EVENT_TYPES: dict[str, EventSpec] = {
         EventSpec("session.cancelled", 1, SessionCancelled),
         EventSpec("reminder.due", 1, ReminderDue),
         EventSpec("availability.changed", 1, AvailabilityChanged),
+        EventSpec("resident.sign_in_requested", 1, SignInRequested),
+        EventSpec("resident.erased", 1, ResidentErased),
         EventSpec("notification.sent", 1, NotificationSent),
         EventSpec("notification.failed", 1, NotificationFailed),
     )

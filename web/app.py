@@ -16,6 +16,7 @@ from litestar.static_files import create_static_files_router
 
 from commons.db import bind_tables, close_pool, engine_for, open_pool
 from commons.settings import Settings, get_settings
+from web.account import AccountController
 from web.api import api_router
 from web.bookings import BookingController
 from web.devmail import DevMailboxController
@@ -25,6 +26,7 @@ from web.live import SKIP_COMPRESSION, LivePlacesController, live_places_lifespa
 from web.manage import ManageController
 from web.offers import OfferController
 from web.pages import PagesController
+from web.privacy import InformationController, YourDataController
 from web.security import (
     SESSION_STORE,
     add_security_headers,
@@ -60,13 +62,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     route_handlers = [
         PagesController,
-        # Only booking needs to remember anything per browser, so only its routes get a session.
+        # Only booking and a signed-in resident's pages need to remember anything per browser, so only they get a session.
         Router(
             path="/",
-            route_handlers=[BookingController, WaitlistController, OfferController],
+            route_handlers=[
+                BookingController,
+                WaitlistController,
+                OfferController,
+                ManageController,
+                AccountController,
+                YourDataController,
+            ],
             middleware=[session_config(settings).middleware],
         ),
-        ManageController,
+        InformationController,
         UnsubscribeController,
         SmsWebhookController,
         HealthController,

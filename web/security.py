@@ -15,6 +15,7 @@ from litestar.stores.file import FileStore
 from litestar.types import Message, Scope
 
 from commons.settings import Settings
+from web.resident_session import RotatingSessionConfig
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -52,8 +53,8 @@ def session_store(settings: Settings) -> FileStore:
 
 
 def session_config(settings: Settings) -> ServerSideSessionConfig:
-    """Remembers which bookings this browser made (reference -> manage token)."""
-    return ServerSideSessionConfig(
+    """Remembers which bookings this browser made, and which resident signed in (web/resident_session.py)."""
+    return RotatingSessionConfig(
         store=SESSION_STORE,
         key="commons_session",
         max_age=SESSION_MAX_AGE,

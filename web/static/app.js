@@ -1,0 +1,27 @@
+/* Commons: small progressive enhancements on top of htmx. Every page works without this file. */
+(function () {
+  "use strict";
+
+  function focusable(element) {
+    if (!element.hasAttribute("tabindex")) element.setAttribute("tabindex", "-1");
+    return element;
+  }
+
+  /* After htmx swaps new content in, put keyboard and screen-reader focus where a full page load would:
+     on the error summary if there is one, else on an element marked data-focus-after-swap (a page's
+     heading, a confirmation). Content swapped while the user is typing in a filter (data-keep-focus
+     on the form) leaves focus alone; its results are announced by an aria-live region instead. */
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail.target || event.detail.elt;
+    if (!target || !target.querySelector) return;
+    var trigger = event.detail.requestConfig && event.detail.requestConfig.elt;
+    var summary = target.matches(".error-summary") ? target : target.querySelector(".error-summary");
+    if (summary) {
+      focusable(summary).focus();
+      return;
+    }
+    if (trigger && trigger.closest && trigger.closest("[data-keep-focus]")) return;
+    var marked = target.matches("[data-focus-after-swap]") ? target : target.querySelector("[data-focus-after-swap]");
+    if (marked) focusable(marked).focus();
+  });
+})();

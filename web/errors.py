@@ -6,14 +6,15 @@ import logging
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
-from litestar.response import Template
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_401_UNAUTHORIZED, HTTP_500_INTERNAL_SERVER_ERROR
 
 from booking.errors import BookingError
 
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
+SIGN_IN_PAGE = "/my-bookings"  #: where a resident who is not signed in asks for a sign-in link
 #: Paths machines call: errors are JSON there, never a page.
 MACHINE_PREFIXES = (API_PREFIX, "/webhooks/")
 
@@ -57,6 +58,8 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
         if exc.extra:
             content["extra"] = exc.extra
         return Response(content, status_code=exc.status_code, headers=exc.headers)
+    if exc.status_code == HTTP_401_UNAUTHORIZED:  # a resident's own page: ask them to sign in first
+        return Redirect(SIGN_IN_PAGE, status_code=HTTP_303_SEE_OTHER)
     return error_page(request, exc.status_code)  # framework details are for developers, not residents
 
 

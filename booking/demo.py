@@ -3,6 +3,8 @@
 The libraries, postcode districts and partners are real; street addresses, coordinates, rooms and
 the timetable are illustrative, and phone numbers come from Ofcom's range reserved for drama
 (01632 960xxx). Everything is deterministic: the same ``today`` always gives the same sessions.
+A few sessions start out full or nearly full (``FULL``, ``NEARLY_FULL``: places counted as booked,
+with no residents behind them) so that search filters and the waiting list have something to show.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ class ActivityRow(NamedTuple):
     partner: str
     max_party_size: int
     description: str
+    booking_opens_days: int = 28
+    booking_closes_hours: int = 1
+    max_active_bookings: int = 0  #: 0: no limit
 
 
 class VenueRow(NamedTuple):
@@ -46,6 +51,7 @@ class VenueRow(NamedTuple):
     longitude: float
     phone: str
     opening_hours: str
+    accessibility: str
 
 
 class RoomRow(NamedTuple):
@@ -91,11 +97,11 @@ ACTIVITIES = (
     ActivityRow("health-walk", "Health walk from the library", Cat.YOGA_AND_MOVEMENT, "walks", 4,
                 "A 45-minute walk at an easy pace, then tea back at the library."),
     ActivityRow("nhs-health-check", "NHS Health Check", Cat.HEALTH_CHECK, "mpft", 1,
-                "A 30-minute check of heart, kidney and diabetes risk for adults aged 40 to 74."),
+                "A 30-minute check of heart, kidney and diabetes risk for adults aged 40 to 74.", 21, 3, 1),
     ActivityRow("blood-pressure-check", "Blood pressure check", Cat.HEALTH_CHECK, "mpft", 1,
-                "A quick, private blood pressure reading with a trained volunteer, and advice on what it means."),
+                "A quick, private blood pressure reading with a trained volunteer, and advice on what it means.", 14, 2, 1),
     ActivityRow("job-club", "Job club", Cat.JOB_CLUB, "advice", 2,
-                "Help with CVs, job searches, applications and Universal Credit journals."),
+                "Help with CVs, job searches, applications and Universal Credit journals.", 28, 1, 2),
     ActivityRow("reading-well", "Reading Well book group", Cat.READING_GROUP, "volunteers", 2,
                 "We talk about a book from the Reading Well list, chosen by health professionals."),
     ActivityRow("shared-reading", "Shared Reading", Cat.READING_GROUP, "volunteers", 2,
@@ -103,9 +109,10 @@ ACTIVITIES = (
     ActivityRow("craft-workshop", "Craft workshop", Cat.CRAFT, "volunteers", 4,
                 "A different make each week; all materials provided. Children welcome with an adult."),
     ActivityRow("digital-drop-in", "Digital skills drop-in", Cat.DIGITAL_SKILLS, "council", 2,
-                "Bring your phone, tablet or laptop: email, video calls, the NHS App, staying safe online."),
+                "Bring your phone, tablet or laptop: email, video calls, the NHS App, staying safe online.", 14, 2, 0),
     ActivityRow("information-for-wellbeing", "Information for Wellbeing course", Cat.WELLBEING_COURSE, "mpft", 2,
-                "Finding and judging trustworthy health information, with workbook exercises and group discussion."),
+                "Finding and judging trustworthy health information, with workbook exercises and group discussion.",
+                28, 24, 2),
     ActivityRow("knit-and-natter", "Knit and natter", Cat.SOCIAL, "volunteers", 4,
                 "Bring what you are making, or learn to knit. Tea, biscuits and good company."),
 )
@@ -115,21 +122,29 @@ _WEEKDAYS_AND_SATURDAY = _WEEKDAYS + "\nSaturday 10am to 1pm"
 
 VENUES = (
     VenueRow("barton-under-needwood", "Barton-under-Needwood Library", "Dunstall Road\nBarton-under-Needwood\nBurton upon Trent",
-             "DE13 8AX", 52.7620, -1.7210, "01632 960001", _WEEKDAYS_AND_SATURDAY),
+             "DE13 8AX", 52.7620, -1.7210, "01632 960001", _WEEKDAYS_AND_SATURDAY,
+             "Free parking with two blue badge spaces by the door.\nLevel entrance with an automatic door; everything is on the ground floor."),
     VenueRow("baswich", "Baswich Library", "Lynton Avenue\nWeeping Cross\nStafford",
-             "ST17 0EA", 52.7950, -2.0800, "01632 960002", _WEEKDAYS),
+             "ST17 0EA", 52.7950, -2.0800, "01632 960002", _WEEKDAYS,
+             "Blue badge parking in the shopping centre car park, 30 metres away.\nLevel entrance; all rooms are on the ground floor."),
     VenueRow("brewood", "Brewood Library", "Newport Street\nBrewood\nStafford",
-             "ST19 9DT", 52.6770, -2.1730, "01632 960003", _WEEKDAYS),
+             "ST19 9DT", 52.6770, -2.1730, "01632 960003", _WEEKDAYS,
+             "Street parking only.\nTwo steps at the entrance: a portable ramp is available, please ask when you book.\nThere is no accessible toilet; the nearest is at the village hall, 200 metres away."),
     VenueRow("glascote", "Glascote Library", "Caledonian\nGlascote\nTamworth",
-             "B77 2ED", 52.6290, -1.6740, "01632 960004", _WEEKDAYS_AND_SATURDAY),
+             "B77 2ED", 52.6290, -1.6740, "01632 960004", _WEEKDAYS_AND_SATURDAY,
+             "Car park with blue badge spaces at the front.\nLevel entrance and a lift to every floor. Assistance dogs welcome."),
     VenueRow("heath-hayes", "Heath Hayes Library", "Hednesford Road\nHeath Hayes\nCannock",
-             "WS12 3EA", 52.6880, -1.9950, "01632 960005", _WEEKDAYS),
+             "WS12 3EA", 52.6880, -1.9950, "01632 960005", _WEEKDAYS,
+             "Small car park with one blue badge space; buses stop outside.\nLevel entrance with a ramp and handrail."),
     VenueRow("hednesford", "Hednesford Library", "Market Street\nHednesford\nCannock",
-             "WS12 1AD", 52.7100, -2.0010, "01632 960006", _WEEKDAYS_AND_SATURDAY),
+             "WS12 1AD", 52.7100, -2.0010, "01632 960006", _WEEKDAYS_AND_SATURDAY,
+             "Pay and display car park behind the library, with blue badge spaces.\nLevel entrance from Market Street; a lift to the community room."),
     VenueRow("holmcroft", "Holmcroft Library", "Holmcroft Road\nStafford",
-             "ST16 1JG", 52.8200, -2.1250, "01632 960007", _WEEKDAYS),
+             "ST16 1JG", 52.8200, -2.1250, "01632 960007", _WEEKDAYS,
+             "Free parking.\nLevel entrance. The quiet room is upstairs with no lift; tell us when you book and we will move downstairs."),
     VenueRow("norton-canes", "Norton Canes Library", "Burntwood Road\nNorton Canes\nCannock",
-             "WS11 9RF", 52.6720, -1.9680, "01632 960008", _WEEKDAYS_AND_SATURDAY),
+             "WS11 9RF", 52.6720, -1.9680, "01632 960008", _WEEKDAYS_AND_SATURDAY,
+             "Free parking with blue badge spaces.\nLevel entrance; all rooms are on the ground floor."),
 )
 
 _PRIVATE = "A private room for one-to-one appointments."
@@ -173,6 +188,7 @@ PROGRAMME = (
 
     Slot("baswich", "Activity room", "chair-yoga", MONDAY, "10:30", 60, 15),
     Slot("baswich", "Activity room", "information-for-wellbeing", WEDNESDAY, "14:00", 120, 12),
+    Slot("baswich", "Activity room", "gentle-yoga", WEDNESDAY, "18:30", 60, 12),
     Slot("baswich", "Study room", "digital-drop-in", THURSDAY, "10:00", 120, 6),
     *appointments("baswich", "Study room", "blood-pressure-check", FRIDAY, "10:00", 3),
 
@@ -182,6 +198,7 @@ PROGRAMME = (
     Slot("brewood", "Community room", "job-club", FRIDAY, "14:00", 120, 8),
 
     Slot("glascote", "IT suite", "job-club", MONDAY, "14:00", 120, 10),
+    Slot("glascote", "IT suite", "digital-drop-in", TUESDAY, "17:30", 90, 10),
     *appointments("glascote", "Consultation room", "nhs-health-check", TUESDAY, "10:00", 4),
     Slot("glascote", "Community room", "chair-yoga", TUESDAY, "10:30", 60, 16),
     Slot("glascote", "Community room", "information-for-wellbeing", THURSDAY, "14:00", 120, 14),
@@ -197,6 +214,7 @@ PROGRAMME = (
     Slot("hednesford", "Computer corner", "job-club", TUESDAY, "14:00", 120, 8),
     *appointments("hednesford", "Consultation room", "nhs-health-check", WEDNESDAY, "10:00", 4),
     Slot("hednesford", "Community room", "reading-well", THURSDAY, "13:30", 90, 12),
+    Slot("hednesford", "Community room", "knit-and-natter", THURSDAY, "18:00", 90, 15),
     Slot("hednesford", "Computer corner", "digital-drop-in", FRIDAY, "10:00", 120, 6),
     Slot("hednesford", "Community room", "craft-workshop", SATURDAY, "10:00", 120, 16),
 
@@ -207,11 +225,37 @@ PROGRAMME = (
     Slot("holmcroft", "Community room", "knit-and-natter", FRIDAY, "13:30", 120, 14),
 
     Slot("norton-canes", "Community room", "gentle-yoga", TUESDAY, "13:30", 60, 12),
+    Slot("norton-canes", "Community room", "shared-reading", MONDAY, "18:00", 90, 10),
     Slot("norton-canes", "Meeting room", "job-club", WEDNESDAY, "10:00", 120, 8),
     *appointments("norton-canes", "Meeting room", "blood-pressure-check", THURSDAY, "10:00", 3),
     Slot("norton-canes", "Community room", "reading-well", FRIDAY, "10:30", 90, 10),
     Slot("norton-canes", "Community room", "craft-workshop", SATURDAY, "10:00", 120, 14),
 )
+
+
+#: (venue, activity, local start) -> the weeks (0 = the first) in which that session is already full, so the
+#: demo shows "Full" and the waiting list. None of them is the first session of a day, which is what a
+#: resident (and the browser tests) would pick first.
+FULL = {
+    ("hednesford", "chair-yoga", "10:30"): (0,),
+    ("glascote", "nhs-health-check", "10:30"): (0, 1),
+    ("brewood", "knit-and-natter", "14:00"): (0,),
+    ("norton-canes", "gentle-yoga", "13:30"): (1,),
+}
+#: The same, for sessions with only two places left.
+NEARLY_FULL = {
+    ("baswich", "chair-yoga", "10:30"): (0, 1),
+    ("holmcroft", "knit-and-natter", "13:30"): (0,),
+}
+
+
+def _already_booked(slot: Slot, week: int) -> int:
+    key = (slot.venue, slot.activity, slot.start)
+    if week in FULL.get(key, ()):
+        return slot.capacity
+    if week in NEARLY_FULL.get(key, ()):
+        return max(slot.capacity - 2, 0)
+    return 0
 
 
 def occurrences(slot: Slot, today: date, time_zone: str) -> list[tuple[datetime, datetime]]:
@@ -273,6 +317,9 @@ async def _ensure_activities(partner_ids: dict[str, int]) -> dict[str, int]:
                 description=activity.description,
                 partner=partner_ids[activity.partner],
                 max_party_size=activity.max_party_size,
+                booking_opens_days=activity.booking_opens_days,
+                booking_closes_hours=activity.booking_closes_hours,
+                max_active_bookings=activity.max_active_bookings,
             )
             await saved.save()
             row = {"id": saved.id}
@@ -291,6 +338,7 @@ async def _add_venue(row: VenueRow, activity_ids: dict[str, int], today: date, n
         time_zone=TIME_ZONE,
         opening_hours=row.opening_hours,
         phone=row.phone,
+        accessibility=row.accessibility,
         created_at=now,
     )
     await venue.save()
@@ -314,13 +362,13 @@ async def _add_venue(row: VenueRow, activity_ids: dict[str, int], today: date, n
             starts_at=starts_at,
             ends_at=ends_at,
             capacity=slot.capacity,
-            booked=0,
+            booked=_already_booked(slot, week),
             status=SessionStatus.SCHEDULED.value,
             created_at=now,
             updated_at=now,
         )
         for slot in PROGRAMME
         if slot.venue == row.slug
-        for starts_at, ends_at in occurrences(slot, today, TIME_ZONE)
+        for week, (starts_at, ends_at) in enumerate(occurrences(slot, today, TIME_ZONE))
     ]
     await Session.insert(*sessions)

@@ -129,3 +129,27 @@ class CapacityBelowTaken(BookingError):
 class SessionChangedMeanwhile(BookingError):
     code = "session_changed_meanwhile"
     message = "Someone else changed this session at the same moment. Check its details and try again."
+
+
+# --- Booking rules per activity (booking/rules.py) ----------------------------------------------
+
+
+class BookingNotOpenYet(BookingError):
+    code = "booking_not_open_yet"
+    message = "Booking for this session has not opened yet."
+
+
+class BookingClosed(BookingError):
+    code = "booking_closed"
+    message = "Booking for this session has closed."
+
+
+class TooManyActiveBookings(BookingError):
+    code = "too_many_active_bookings"
+    message = "You already have the most upcoming bookings anyone can have for this activity."
+
+
+class IdempotencyKeyReused(BookingError):
+    code = "idempotency_key_reused"
+    message = "This booking form was already used for a different session. Go back to the session and try again."
+    http_status = 422

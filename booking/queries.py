@@ -5,6 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from booking.rules import (
+    BookingWindow,
+    WindowState,
+    booking_window,
+    closed_message,
+    describe_rules,
+    not_open_yet_message,
+)
 from booking.states import ActivityCategory, SessionStatus
 from booking.tables import Booking, Session
 from booking.timefmt import format_when, iso_local
@@ -34,6 +42,11 @@ class SessionView:
     booked: int
     held: int  #: places held for open waitlist offers: not free for the public
     status: str
+    # The activity's booking rules (booking/rules.py); defaults match the table's.
+    venue_phone: str = ""
+    booking_opens_days: int = 28
+    booking_closes_hours: int = 1
+    max_active_bookings: int = 0
 
     @property
     def places_left(self) -> int:
@@ -54,6 +67,38 @@ class SessionView:
     @property
     def starts_at_local_iso(self) -> str:
         return iso_local(self.starts_at, self.time_zone)
+
+    @property
+    def booking_window(self) -> BookingWindow:
+        return booking_window(
+            self.starts_at, opens_days=self.booking_opens_days, closes_hours=self.booking_closes_hours
+        )
+
+    def window_state(self, now: datetime) -> WindowState:
+        return self.booking_window.state(now)
+
+    def window_notice(self, now: datetime) -> str | None:
+        """Why the form is not shown: booking has not opened yet, or has closed; None while open."""
+        state = self.window_state(now)
+        if state is WindowState.NOT_OPEN_YET:
+            return not_open_yet_message(self.booking_window, self.time_zone)
+        if state is WindowState.CLOSED:
+            return closed_message(
+                self.booking_window,
+                self.time_zone,
+                closes_hours=self.booking_closes_hours,
+                venue_phone=self.venue_phone,
+            )
+        return None
+
+    @property
+    def rules(self) -> list[str]:
+        return describe_rules(
+            max_party_size=self.max_party_size,
+            opens_days=self.booking_opens_days,
+            closes_hours=self.booking_closes_hours,
+            max_active_bookings=self.max_active_bookings,
+        )
 
     @property
     def category_label(self) -> str:
@@ -86,6 +131,10 @@ _SESSION_COLUMNS = (
     Session.booked,
     Session.held,
     Session.status,
+    Session.room.venue.phone.as_alias("venue_phone"),
+    Session.activity.booking_opens_days.as_alias("booking_opens_days"),
+    Session.activity.booking_closes_hours.as_alias("booking_closes_hours"),
+    Session.activity.max_active_bookings.as_alias("max_active_bookings"),
 )
 
 
@@ -135,6 +184,7 @@ class BookingView:
     resident_email: str | None
     resident_phone: str | None
     session: SessionView
+    support_note: str = ""
 
 
 _BOOKING_COLUMNS = (
@@ -148,6 +198,7 @@ _BOOKING_COLUMNS = (
     Booking.resident.name.as_alias("resident_name"),
     Booking.resident.email.as_alias("resident_email"),
     Booking.resident.phone.as_alias("resident_phone"),
+    Booking.support_note,
 )
 
 
@@ -167,6 +218,7 @@ async def _booking_view(row: dict | None) -> BookingView | None:
         resident_email=row["resident_email"],
         resident_phone=row["resident_phone"],
         session=session,
+        support_note=row["support_note"] or "",
     )
 
 
@@ -175,9 +227,7 @@ async def get_booking(booking_id: int) -> BookingView | None:
 
 
 async def get_booking_by_reference(reference: str) -> BookingView | None:
-    return await _booking_view(
-        await Booking.select(*_BOOKING_COLUMNS).where(Booking.reference == reference).first()
-    )
+    return await _booking_view(await Booking.select(*_BOOKING_COLUMNS).where(Booking.reference == reference).first())
 
 
 async def get_booking_by_manage_token(token: str) -> BookingView | None:

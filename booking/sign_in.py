@@ -29,6 +29,7 @@ LINK_LIFETIME = timedelta(minutes=30)
 LIMIT_WINDOW = timedelta(minutes=15)
 MAX_LINKS = 3  #: per resident per window: enough for "it did not arrive", not enough to flood anyone
 MAC_LENGTH = 32  #: base64url characters kept from the HMAC (192 bits)
+MAX_ROW_ID = 2**31 - 1  #: PostgreSQL's serial ids; anything bigger cannot be a link
 
 
 class Channel:
@@ -76,9 +77,9 @@ def sign_in_token(secret_key: str, link_id: int, nonce: str) -> str:
 
 def _link_id_of(token: str) -> int | None:
     link_id, dot, mac = (token or "").partition(".")
-    if not dot or len(mac) != MAC_LENGTH or not link_id.isdigit() or len(link_id) > 18:
+    if not dot or len(mac) != MAC_LENGTH or not link_id.isdigit() or len(link_id) > 10:
         return None
-    return int(link_id)
+    return int(link_id) if 0 < int(link_id) <= MAX_ROW_ID else None
 
 
 async def sign_in_link_token(secret_key: str, link_id: int) -> str | None:

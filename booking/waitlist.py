@@ -125,7 +125,8 @@ async def join_waitlist(
     now = clock.now()
     try:
         async with write_transaction(WaitlistEntry._meta.db):
-            session = await _load_bookable_session(session_id, now)
+            # You cannot queue before booking opens or after it closes.
+            session = await _load_bookable_session(session_id, now, check_window=True)
             _check_party_size(party_size, session["max_party_size"])
             resident_id = await _upsert_resident(resident, now)
             if await _has_confirmed_booking(session_id, resident_id):

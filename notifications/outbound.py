@@ -36,6 +36,9 @@ class Notice:
     booking_reference: str = ""
     #: the event tells many residents, so each e-mail's Message-ID names its resident
     one_of_many: bool = False
+    #: asked for right now (a sign-in link): exactly this channel, whatever the resident's choices
+    #: for news about bookings, no quiet hours and no unsubscribe link (it is neither marketing nor news)
+    requested_channel: Channel | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ class Plan:
     notices: list[Notice] = field(default_factory=list)
     #: bookings whose reminders not yet sent are no longer wanted
     cancel_reminders_for: list[str] = field(default_factory=list)
+    #: a resident who erased their data: their unsent messages are withdrawn, and what they said is wiped
+    withdraw_messages_of: int | None = None
 
 
 def compose(
@@ -54,13 +59,23 @@ def compose(
     rows: list[OutboundMessage] = []
     seen: set[tuple[Channel, str]] = set()
     for notice in notices:
-        for channel in notice.recipient.channels(sms_available=sms_available):
+        for channel in _channels(notice, sms_available=sms_available):
             address = notice.recipient.address(channel)
             if (channel, address) in seen:
                 continue  # two residents sharing a phone, or one both booked and waiting: told once
             seen.add((channel, address))
             rows.append(_row(notice, channel, address, event_id=event_id, now=now, links=links))
     return rows
+
+
+def _channels(notice: Notice, *, sms_available: bool) -> list[Channel]:
+    channel = notice.requested_channel
+    if channel is None:
+        return notice.recipient.channels(sms_available=sms_available)
+    address = notice.recipient.email if channel is Channel.EMAIL else notice.recipient.phone
+    if not address or (channel is Channel.SMS and not sms_available):
+        return []  # only ever to the address on record; never a text without a provider
+    return [channel]
 
 
 def _row(
@@ -80,15 +95,16 @@ def _row(
     )
     if channel is Channel.SMS:
         row.text_body = render_sms(notice.template.value, context)
-        # Held until the morning at the venue; the first try is due then too.
-        row.send_after = row.next_attempt_at = next_allowed_send_time(now, notice.time_zone)
+        # Held until the morning at the venue; the first try is due then too. A link asked for now goes now.
+        immediate = notice.requested_channel is not None
+        row.send_after = row.next_attempt_at = now if immediate else next_allowed_send_time(now, notice.time_zone)
         return row
     email = render_email(
         notice.template.value,
         context,
         to=address,
         message_id=message_id_for(event_id, notice.template.value, who.resident_id if notice.one_of_many else None),
-        unsubscribe_url=links.unsubscribe(who.resident_id),
+        unsubscribe_url="" if notice.requested_channel is not None else links.unsubscribe(who.resident_id),
     )
     row.subject, row.text_body, row.html_body = email.subject, email.text, email.html
     row.message_id, row.unsubscribe_url = email.message_id, email.unsubscribe_url
@@ -118,6 +134,19 @@ async def save(plan: Plan, rows: list[OutboundMessage], *, consumer: str, event_
             await OutboundMessage.update({OutboundMessage.status: MessageStatus.CANCELLED.value}).where(
                 OutboundMessage.booking_reference.is_in(plan.cancel_reminders_for)
                 & (OutboundMessage.template == Template.REMINDER.value)
+                & (OutboundMessage.status == MessageStatus.PENDING.value)
+            )
+        if plan.withdraw_messages_of is not None:
+            await OutboundMessage.update(
+                {
+                    OutboundMessage.status: MessageStatus.CANCELLED.value,
+                    OutboundMessage.recipient: "",
+                    OutboundMessage.subject: "",
+                    OutboundMessage.text_body: "",
+                    OutboundMessage.html_body: "",
+                }
+            ).where(
+                (OutboundMessage.resident_id == plan.withdraw_messages_of)
                 & (OutboundMessage.status == MessageStatus.PENDING.value)
             )
         await ProcessedMessage.insert(

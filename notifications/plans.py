@@ -11,13 +11,16 @@ from datetime import datetime
 
 from booking.queries import BookingView, get_booking, get_session
 from booking.states import ACTIVE_WAITLIST_STATUSES, BookingStatus, WaitlistOfferStatus
+from booking.tables import Resident, SignInLink
 from events.catalogue import (
     BookingCancelled,
     BookingConfirmed,
     BookingWaitlisted,
     ReminderDue,
+    ResidentErased,
     SessionCancelled,
     SessionChanged,
+    SignInRequested,
     WaitlistOfferClosed,
     WaitlistOffered,
 )
@@ -33,7 +36,7 @@ from notifications.queries import (
     place_of,
 )
 from notifications.recipients import booking_recipient, recipient, waitlist_recipient
-from notifications.states import Template
+from notifications.states import Channel, Template
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,30 @@ async def reminder_due(data: ReminderDue, ctx: Context) -> Plan:
     return Plan(await _tell_booker(Template.REMINDER, booking, ctx, starts=starts))
 
 
+async def sign_in_requested(data: SignInRequested, ctx: Context) -> Plan:
+    """The link, by the channel asked for, to the address on record; nothing if it is used or run out."""
+    link = (
+        await SignInLink.select(SignInLink.resident, SignInLink.expires_at, SignInLink.used_at)
+        .where(SignInLink.id == data.sign_in_link_id)
+        .first()
+    )
+    if link is None or link["used_at"] is not None or link["expires_at"] <= ctx.now:
+        return Plan()
+    erased = await Resident.exists().where((Resident.id == link["resident"]) & Resident.erased_at.is_not_null())
+    who = None if erased else await recipient(link["resident"])
+    url = await ctx.links.sign_in(data.sign_in_link_id)
+    if who is None or url is None:
+        return Plan()
+    channel = Channel.SMS if data.channel == Channel.SMS.value else Channel.EMAIL
+    context = {"sign_in_url": url, "expires": moment(link["expires_at"], "Europe/London")}
+    return Plan([Notice(Template.SIGN_IN_LINK, who, context, "Europe/London", requested_channel=channel)])
+
+
+async def resident_erased(data: ResidentErased, ctx: Context) -> Plan:
+    """Nothing more is sent to someone who deleted their data; what was waiting to go is withdrawn."""
+    return Plan(withdraw_messages_of=data.resident_id)
+
+
 async def _tell_booker(
     template: Template, booking: BookingView, ctx: Context, *, one_of_many: bool = False, **extra
 ) -> list[Notice]:
@@ -187,4 +214,6 @@ PLANNERS = {
     "session.changed": session_changed,
     "session.cancelled": session_cancelled,
     "reminder.due": reminder_due,
+    "resident.sign_in_requested": sign_in_requested,
+    "resident.erased": resident_erased,
 }

@@ -34,3 +34,4 @@ class Template(enum.StrEnum):
     SESSION_CHANGED = "session_changed"
     SESSION_CANCELLED = "session_cancelled"
     REMINDER = "reminder"
+    SIGN_IN_LINK = "sign_in_link"

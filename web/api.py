@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from litestar import Controller, Response, Router, delete, get, post
+import msgspec
+from litestar import Controller, Request, Response, Router, delete, get, post
 from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_422_UNPROCESSABLE_ENTITY
 
 from booking.clock import SystemClock
-from booking.errors import BookingError
+from booking.errors import BookingError, BookingNotFound
+from booking.manage_links import find_booking_by_signed_token, reference_of, signed_manage_token
 from booking.queries import get_session, list_upcoming_sessions
 from booking.references import normalise_reference
 from booking.service import book_place, cancel_booking, max_party_size_for
@@ -36,8 +38,15 @@ from web.params import RowId
 
 BOOKING_PROBLEMS = {
     404: ResponseSpec(data_container=BookingProblem, description="No such session"),
-    409: ResponseSpec(data_container=BookingProblem, description="Full, already booked, cancelled or started"),
-    422: ResponseSpec(data_container=ValidationProblem, description="What to fix in each field"),
+    409: ResponseSpec(
+        data_container=BookingProblem,
+        description="Full, already booked, cancelled, started, booking not open yet or closed, "
+        "or too many upcoming bookings for this activity",
+    ),
+    422: ResponseSpec(
+        data_container=ValidationProblem,
+        description="What to fix in each field (or, as a BookingProblem, an Idempotency-Key used for another session)",
+    ),
 }
 
 
@@ -50,13 +59,22 @@ WAITLIST_PROBLEMS = {
 }
 
 
-async def _validated(session_id: int, data: BookingIn) -> BookingRequest | ValidationProblem:
+IDEMPOTENCY_KEY_DESCRIPTION = (
+    "Optional. A unique value you choose for this booking (8 to 255 printable characters, for example a UUID). "
+    "Sending the same key again (a retry after a timeout) makes no second booking: the answer describes the "
+    "booking the first request made, with a signed manage_token. The same key for another session gets 422."
+)
+
+
+async def _validated(session_id: int, data: BookingIn | WaitlistIn) -> BookingRequest | ValidationProblem:
     result = validate_booking(
         name=data.name,
         email=data.email,
         phone=data.phone,
         party_size=data.party_size,
         sms_opt_in=data.sms_opt_in,
+        contact_email=data.contact_by_email,
+        support_note=getattr(data, "support_note", ""),
         max_party_size=await max_party_size_for(session_id),
     )
     if not result.ok:
@@ -107,12 +125,40 @@ class SessionsApi(Controller):
         summary="Book places on a session",
         responses=BOOKING_PROBLEMS,
     )
-    async def book(self, session_id: RowId, data: JSONBody[BookingIn]) -> Response[BookingOut | ValidationProblem]:
+    async def book(
+        self,
+        request: Request,
+        session_id: RowId,
+        data: JSONBody[BookingIn],
+        idempotency_key: Annotated[
+            str | None,
+            HeaderParameter(
+                name="Idempotency-Key",
+                min_length=8,
+                max_length=255,
+                pattern=r"^[\x21-\x7e]+$",
+                description=IDEMPOTENCY_KEY_DESCRIPTION,
+            ),
+        ] = None,
+    ) -> Response[BookingOut | ValidationProblem]:
         details = await _validated(session_id, data)
         if isinstance(details, ValidationProblem):
             return Response(details, status_code=HTTP_422_UNPROCESSABLE_ENTITY)
-        confirmation = await book_place(session_id, details.resident, details.party_size, source=BookingSource.API)
-        return Response(BookingOut.from_confirmation(confirmation), status_code=HTTP_201_CREATED)
+        confirmation = await book_place(
+            session_id,
+            details.resident,
+            details.party_size,
+            source=BookingSource.API,
+            support_note=details.support_note,
+            idempotency_key=f"api:{idempotency_key}" if idempotency_key else None,
+        )
+        body = BookingOut.from_confirmation(confirmation)
+        if confirmation.repeated:  # the random token is shown only once: a repeat gets the signed kind
+            token = signed_manage_token(
+                request.app.state.settings.secret_key, confirmation.reference, confirmation.manage_token_hash
+            )
+            body = msgspec.structs.replace(body, manage_token=token)
+        return Response(body, status_code=HTTP_201_CREATED)
 
     @post(
         "/{session_id:int}/waitlist",
@@ -148,10 +194,20 @@ class BookingsApi(Controller):
         },
     )
     async def cancel(
-        self, reference: FromPath[str], authorization: Annotated[str | None, HeaderParameter(name="Authorization")] = None
+        self,
+        request: Request,
+        reference: FromPath[str],
+        authorization: Annotated[str | None, HeaderParameter(name="Authorization")] = None,
     ) -> CancellationOut:
         token = _bearer_token(authorization)
-        cancellation = await cancel_booking(normalise_reference(reference), manage_token=token)
+        reference = normalise_reference(reference)
+        if reference_of(token) is not None:  # the signed kind, from a repeated request or an e-mail
+            booking = await find_booking_by_signed_token(request.app.state.settings.secret_key, token)
+            if booking is None or booking.reference != reference:
+                raise BookingNotFound()
+            cancellation = await cancel_booking(reference, authorised=True)
+        else:
+            cancellation = await cancel_booking(reference, manage_token=token)
         return CancellationOut.from_cancellation(cancellation)
 
 

@@ -46,17 +46,29 @@ class SessionOut(msgspec.Struct):
 
 
 class BookingIn(msgspec.Struct):
-    """Missing fields are allowed here so validate_booking can name each one in a 422."""
+    """Missing fields are allowed here so validate_booking can name each one in a 422.
+
+    Give ``email``, ``phone`` or both."""
 
     name: str = ""
     email: str = ""
     phone: str | None = None
     party_size: int | None = None
     sms_opt_in: bool = False  #: texts about this booking to ``phone``; consent is never assumed
+    contact_by_email: bool = True  #: e-mails about this booking to ``email`` (when given)
+    #: access or support needs, for the staff running the session (500 characters at most)
+    support_note: str = ""
 
 
-class WaitlistIn(BookingIn):
+class WaitlistIn(msgspec.Struct):
     """The same details as a booking: who is waiting, and for how many places."""
+
+    name: str = ""
+    email: str = ""
+    phone: str | None = None
+    party_size: int | None = None
+    sms_opt_in: bool = False
+    contact_by_email: bool = True
 
 
 class BookingOut(msgspec.Struct):

@@ -21,21 +21,25 @@ class JoinedWaitlist:
     session_id: int
     position: int
     party_size: int
-    email: str
+    email: str  #: "" when the resident gave only a mobile number
     texts: bool
 
 
 def remember(request: Request, confirmation: BookingConfirmation) -> None:
-    entries = [e for e in request.session.get(SESSION_KEY, []) if e[0] != confirmation.reference]
-    entries.append([confirmation.reference, confirmation.manage_token])
+    """Let this browser see the booking's confirmation page. Only the reference is kept: the page shows the
+    signed manage link, so a repeated submission (same idempotency key) shows the very same page."""
+    entries = [ref for ref in remembered_references(request) if ref != confirmation.reference]
+    entries.append(confirmation.reference)
     request.set_session({**request.session, SESSION_KEY: entries[-REMEMBERED:]})
 
 
-def manage_token_for(request: Request, reference: str) -> str | None:
-    for entry in request.session.get(SESSION_KEY, []):
-        if entry[0] == reference:
-            return entry[1]
-    return None
+def remembered_references(request: Request) -> list[str]:
+    # Older sessions kept [reference, manage token] pairs.
+    return [entry[0] if isinstance(entry, list) else entry for entry in request.session.get(SESSION_KEY, [])]
+
+
+def booked_here(request: Request, reference: str) -> bool:
+    return reference in remembered_references(request)
 
 
 def remember_waitlist(request: Request, joined: JoinedWaitlist) -> None:

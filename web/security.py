@@ -89,10 +89,11 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
             headers[name] = value
 
 
-#: Requests that make or cancel a booking or a place on a waiting list: web forms, manage and offer pages, the API.
+#: Requests that make or cancel a booking (the confirm step, not the details step before it) or a waiting-list place;
+#: and requests for a "Find my bookings" sign-in link (each may send an e-mail or a text).
 BOOKING_ATTEMPT = re.compile(
-    r"^/(sessions/\d+/(book|waitlist)|api/v1/sessions/\d+/(bookings|waitlist)|api/v1/bookings/|api/v1/offers/"
-    r"|bookings/manage/|offers/)"
+    r"^/(sessions/\d+/(book/confirm|waitlist)|api/v1/sessions/\d+/(bookings|waitlist)|api/v1/bookings/|api/v1/offers/"
+    r"|bookings/manage/|offers/|my-bookings/?$)"
 )
 
 

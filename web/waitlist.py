@@ -12,9 +12,8 @@ from litestar.status_codes import HTTP_400_BAD_REQUEST
 from booking.clock import SystemClock
 from booking.errors import BookingError, PlacesAvailable
 from booking.queries import get_session
-from booking.validation import validate_booking
 from booking.waitlist import join_waitlist
-from web.bookings import FormData, read_form, see_other, session_or_404, session_page
+from web.bookings import FormData, read_form, see_other, session_or_404, session_page, validate_form
 from web.browser_bookings import JoinedWaitlist, joined_waitlist, remember_waitlist
 from web.params import RowId
 
@@ -26,7 +25,7 @@ class WaitlistController(Controller):
     async def join(self, request: HTMXRequest, session_id: RowId, data: FormData) -> Response:
         session = await session_or_404(session_id)
         form = read_form(data)
-        result = validate_booking(**form, max_party_size=session.max_party_size)
+        result = validate_form({**form, "support_note": ""}, session)  # no support note on the waiting list
         if not result.ok:
             return session_page(
                 request, session, form=form, errors=result.errors, waitlist=True, status_code=HTTP_400_BAD_REQUEST
@@ -43,7 +42,12 @@ class WaitlistController(Controller):
                 request, session, form=form, problem=error.message, waitlist=waitlist, status_code=error.http_status
             )
         joined = JoinedWaitlist(
-            place.waitlist_entry_id, session_id, place.position, place.party_size, resident.email, resident.sms_opt_in
+            place.waitlist_entry_id,
+            session_id,
+            place.position,
+            place.party_size,
+            resident.email if resident.contact_by_email and resident.email else "",
+            resident.sms_opt_in,
         )
         remember_waitlist(request, joined)
         return see_other(request, request.app.route_reverse("waitlist_confirmation", entry_id=joined.entry_id))

@@ -9,17 +9,22 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.browser.conftest import axe_violations
+from tests.browser.test_book_with_and_without_javascript import bookable_session
 
 pytestmark = pytest.mark.browser
 
 
 async def open_first_session(page: Page, base_url: str) -> str:
+    """From the home page to the first session that is open for booking."""
     await page.goto(base_url + "/")
-    await expect(page.get_by_role("heading", level=1)).to_have_text("What's on in the next 4 weeks")
-    link = page.locator(".session-card h2 a").first
-    title = (await link.inner_text()).strip()
-    await link.click()
-    await expect(page.get_by_role("heading", level=1)).to_contain_text(title)
+    session_id = await bookable_session(page, base_url)
+    link = page.locator(f'main a[href="/sessions/{session_id}"]').first
+    if await link.count():
+        await link.click()
+    else:  # not on the first page of what's on
+        await page.goto(f"{base_url}/sessions/{session_id}")
+    title = (await page.get_by_role("heading", level=1).inner_text()).strip()
+    await expect(page.locator("#booking-form form")).to_be_visible()
     return title
 
 
@@ -27,6 +32,13 @@ async def fill_booking(page: Page, *, name: str, email: str, places: str = "1") 
     await page.get_by_label("Full name").fill(name)
     await page.get_by_label("Email address").fill(email)
     await page.get_by_label(re.compile("Number of places")).fill(places)
+
+
+async def continue_and_confirm(page: Page) -> None:
+    """Continue to "Check your answers before booking", then confirm."""
+    await page.get_by_role("button", name="Continue").click()
+    await expect(page.get_by_role("heading", name="Check your answers before booking")).to_be_visible()
+    await page.get_by_role("button", name="Confirm booking").click()
 
 
 async def reference_on_confirmation(page: Page) -> str:
@@ -54,7 +66,7 @@ async def test_book_in_the_browser_and_the_email_arrives(browser, commons_up, ja
     page = await context.new_page()
     await open_first_session(page, commons_up)
     await fill_booking(page, name="Mary Seacole", email=f"mary.{int(javascript)}@example.org")
-    await page.get_by_role("button", name="Confirm booking").click()
+    await continue_and_confirm(page)
     reference = await reference_on_confirmation(page)
     await wait_for_mail(page, commons_up, reference)
     await context.close()
@@ -65,7 +77,7 @@ async def test_mistakes_show_an_error_summary_and_keep_the_input(browser, common
     page = await context.new_page()
     await open_first_session(page, commons_up)
     await fill_booking(page, name="", email="not-an-email", places="1")
-    await page.get_by_role("button", name="Confirm booking").click()
+    await page.get_by_role("button", name="Continue").click()
     summary = page.locator(".error-summary")
     await expect(summary).to_be_visible()
     await expect(summary).to_contain_text("Enter your full name")
@@ -87,14 +99,18 @@ async def test_key_pages_have_no_accessibility_violations(browser, commons_up):
     checked["home"] = await axe_violations(page)
     await open_first_session(page, commons_up)
     checked["session"] = await axe_violations(page)
-    await page.get_by_role("button", name="Confirm booking").click()
+    await page.get_by_label("Email address").fill("")
+    await page.get_by_role("button", name="Continue").click()
     await expect(page.locator(".error-summary")).to_be_visible()
     checked["session with errors"] = await axe_violations(page)
     await fill_booking(page, name="Ada Lovelace", email="ada.axe@example.org")
+    await page.get_by_role("button", name="Continue").click()
+    await expect(page.get_by_role("heading", name="Check your answers before booking")).to_be_visible()
+    checked["check your answers"] = await axe_violations(page)
     await page.get_by_role("button", name="Confirm booking").click()
     await reference_on_confirmation(page)
     checked["confirmation"] = await axe_violations(page)
-    await page.get_by_role("link", name="view or cancel your booking").click()
+    await page.get_by_role("link", name="view, change or cancel your booking").click()
     checked["manage"] = await axe_violations(page)
     await page.goto(commons_up + "/dev/mailbox")
     checked["mailbox"] = await axe_violations(page)

@@ -57,6 +57,21 @@ async def test_join_without_javascript(browser, commons_up, full_session):
     await context.close()
 
 
+async def test_join_with_javascript(browser, commons_up, full_session):
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(f"{commons_up}/sessions/{full_session['session_id']}")
+    await expect(page.get_by_role("heading", name="Join the waiting list")).to_be_visible()
+    await page.get_by_role("button", name="Join the waiting list").click()  # empty: errors swap in
+    summary = page.locator(".error-summary")
+    await expect(summary).to_be_focused()
+    await expect(page).to_have_title(re.compile(r"^Error: "))
+    await fill_waitlist_form(page, name="Ada Script", email=f"js.{uuid.uuid4().hex[:8]}@example.org")
+    await page.get_by_role("button", name="Join the waiting list").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("You're on the waiting list")
+    await context.close()
+
+
 async def test_waitlist_offer_and_unsubscribe_pages_have_no_accessibility_violations(
     browser, commons_up, commons_up_dir, full_session
 ):
@@ -68,11 +83,13 @@ async def test_waitlist_offer_and_unsubscribe_pages_have_no_accessibility_violat
     await expect(page.get_by_role("heading", name="Join the waiting list")).to_be_visible()
     checked["waiting list form"] = await axe_violations(page)
 
-    await page.get_by_label("Send me text messages").check()
+    await page.get_by_label("By text message").check()
     await page.get_by_role("button", name="Join the waiting list").click()
     summary = page.locator(".error-summary")
     await expect(summary).to_be_visible()
-    await expect(summary).to_contain_text("Enter a mobile number to get texts")
+    await expect(summary).to_contain_text(
+        "Enter an email address or a mobile number, so we can send your booking details"
+    )
     await expect(page).to_have_title(re.compile(r"^Error: "))
     checked["waiting list form with errors"] = await axe_violations(page)
 

@@ -34,7 +34,12 @@ def someone() -> ResidentDetails:
 async def fill() -> dict:
     """Book every place on a session at least two days ahead; the first booking is for one place."""
     start = datetime.now(UTC) + timedelta(days=2)
-    session = next(s for s in await list_upcoming_sessions(start=start, limit=50) if s.places_left >= 2)
+    now = datetime.now(UTC)
+    session = next(
+        s
+        for s in await list_upcoming_sessions(start=start, limit=50)
+        if s.places_left >= 2 and s.window_notice(now) is None  # booking (and so the queue) is open
+    )
     await book_place(session.id, someone(), 1)
     while (current := await get_session(session.id)).places_left > 0:
         await book_place(session.id, someone(), min(current.places_left, current.max_party_size))
@@ -43,14 +48,23 @@ async def fill() -> dict:
 
 async def offer(session_id: int) -> dict:
     """Cancel the one-place booking and offer that place to the head of the waiting list."""
-    first = await Booking.select(Booking.reference).where(
-        (Booking.session == session_id) & (Booking.party_size == 1) & (Booking.status == BookingStatus.CONFIRMED.value)
-    ).order_by(Booking.id).first()
+    first = (
+        await Booking.select(Booking.reference)
+        .where(
+            (Booking.session == session_id)
+            & (Booking.party_size == 1)
+            & (Booking.status == BookingStatus.CONFIRMED.value)
+        )
+        .order_by(Booking.id)
+        .first()
+    )
     await cancel_booking(first["reference"], authorised=True)
     await offer_free_places(session_id, SystemClock())  # a capacity worker may have offered it already
-    made = await WaitlistOffer.select(WaitlistOffer.id, WaitlistOffer.entry.resident.as_alias("resident")).where(
-        (WaitlistOffer.session == session_id) & (WaitlistOffer.status == WaitlistOfferStatus.OPEN.value)
-    ).first()
+    made = (
+        await WaitlistOffer.select(WaitlistOffer.id, WaitlistOffer.entry.resident.as_alias("resident"))
+        .where((WaitlistOffer.session == session_id) & (WaitlistOffer.status == WaitlistOfferStatus.OPEN.value))
+        .first()
+    )
     secret_key = get_settings().secret_key
     return {
         "offer_token": await offer_link_token(secret_key, made["id"]),

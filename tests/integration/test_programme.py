@@ -234,7 +234,7 @@ async def test_cancelling_a_session_ends_bookings_offers_and_the_waiting_list(db
 
 
 async def test_a_started_session_cannot_be_cancelled(db):
-    session = await make_session(starts_in=timedelta(hours=1))
+    session = await make_session(starts_in=timedelta(hours=3))
     await fill_session(session.id, 2)
     starts_at = (await session_row(session.id))["starts_at"]
 
@@ -346,7 +346,7 @@ async def test_reducing_a_party_refuses_bad_sizes_and_the_wrong_token(db):
 
 
 async def test_a_party_cannot_be_reduced_once_the_session_has_started(db):
-    session = await make_session(capacity=6, starts_in=timedelta(hours=1))
+    session = await make_session(capacity=6, starts_in=timedelta(hours=3))
     booking = await book_place(session.id, resident(f"{session.id}-late"), 3)
     starts_at = (await session_row(session.id))["starts_at"]
 

@@ -21,7 +21,8 @@ def test_good_input_is_normalised():
     ("field", "value", "message"),
     [
         ("name", "  ", "Enter your full name"),
-        ("email", "", "Enter your email address"),
+        ("email", "", "Enter an email address or a mobile number, so we can send your booking details"),
+        ("support_note", "x" * 501, "Access or support needs must be 500 characters or fewer"),
         ("email", "ann.example.org", "Enter an email address in the correct format, like name@example.com"),
         ("phone", "12345", "Enter a UK mobile number, like 07700 900 982"),
         ("party_size", "", "Enter how many places you need"),
@@ -75,3 +76,35 @@ def test_ticking_texts_without_a_number_is_an_error_on_the_phone_field():
 
 def test_a_wrong_number_is_still_named_as_wrong_when_texts_are_ticked():
     assert check(phone="01543 123456", sms_opt_in=True).errors == {"phone": "Enter a UK mobile number, like 07700 900 982"}
+
+
+def test_a_mobile_number_alone_is_enough_with_texts():
+    result = check(email="", phone="07700 900982", sms_opt_in="yes")
+    assert result.ok
+    resident = result.request.resident
+    assert resident.email is None and resident.phone == "+447700900982"
+    assert resident.sms_opt_in is True and resident.contact_by_email is False
+
+
+def test_a_mobile_number_alone_needs_the_text_opt_in():
+    result = check(email="", phone="07700 900982")
+    assert result.errors == {"sms_opt_in": "Select how we should contact you about this booking"}
+
+
+def test_an_email_without_any_contact_choice_asks_for_one():
+    result = check(contact_email="")
+    assert result.errors == {"contact_email": "Select how we should contact you about this booking"}
+
+
+def test_email_is_only_a_channel_when_given():
+    result = check(email="", phone="07700 900982", sms_opt_in="yes", contact_email="yes")
+    assert result.request.resident.contact_by_email is False
+
+
+def test_texts_without_a_number_when_an_email_is_given():
+    assert check(sms_opt_in="yes").errors == {"phone": "Enter a mobile number to get texts"}
+
+
+def test_support_note_is_kept_trimmed_and_500_characters_are_allowed():
+    assert check(support_note="  I need a chair  ").request.support_note == "I need a chair"
+    assert check(support_note="x" * 500).ok

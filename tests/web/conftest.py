@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -75,18 +76,72 @@ async def csrf_token(client: httpx.AsyncClient, page: str) -> str:
     return match.group(1)
 
 
-async def submit_booking(client: httpx.AsyncClient, session_id: int, headers: dict | None = None, **fields):
-    token = await csrf_token(client, f"/sessions/{session_id}")
-    form = {"name": "Ada Lovelace", "email": "ada@example.com", "phone": "", "party_size": "1", **fields}
+IDEMPOTENCY_INPUT = re.compile(r'name="idempotency_key" value="([^"]*)"')
+CONFIRM_FORM = re.compile(r'<form[^>]*action="[^"]*/book/confirm".*?</form>', re.S)
+HIDDEN_INPUT = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
+
+
+def form_key(page: str) -> str:
+    """The idempotency key a booking form carries."""
+    match = IDEMPOTENCY_INPUT.search(page)
+    assert match, "the page has no booking form"
+    return match.group(1)
+
+
+def confirm_form_fields(page: str) -> dict[str, str]:
+    """What the check-your-answers page's "Confirm booking" form sends."""
+    match = CONFIRM_FORM.search(page)
+    assert match, "the page has no Confirm booking form"
+    return {name: html.unescape(value) for name, value in HIDDEN_INPUT.findall(match.group(0))}
+
+
+async def check_answers(client: httpx.AsyncClient, session_id: int, headers: dict | None = None, **fields):
+    """Fill in the booking form and continue: the check-your-answers page (or the form with errors)."""
+    page = await client.get(f"/sessions/{session_id}")
+    assert page.status_code == 200, page.text
+    token = CSRF_INPUT.search(page.text)
+    assert token, "the page has no form with a CSRF token"
+    form = {
+        "name": "Ada Lovelace",
+        "email": "ada@example.com",
+        "phone": "",
+        "contact_email": "yes",
+        "party_size": "1",
+        "idempotency_key": form_key(page.text) if IDEMPOTENCY_INPUT.search(page.text) else "",
+        **fields,
+    }
     return await client.post(
-        f"/sessions/{session_id}/book", data={**form, "_csrf_token": token}, headers=headers or {}
+        f"/sessions/{session_id}/book", data={**form, "_csrf_token": token.group(1)}, headers=headers or {}
     )
+
+
+async def confirm_answers(client: httpx.AsyncClient, session_id: int, page: str, headers: dict | None = None):
+    """Press "Confirm booking" on a check-your-answers page."""
+    return await client.post(
+        f"/sessions/{session_id}/book/confirm", data=confirm_form_fields(page), headers=headers or {}
+    )
+
+
+async def submit_booking(client: httpx.AsyncClient, session_id: int, headers: dict | None = None, **fields):
+    """Book through the whole journey: the form, check your answers, confirm. Returns the last response:
+    the form with errors if the first step refused, else the answer to "Confirm booking"."""
+    checked = await check_answers(client, session_id, headers, **fields)
+    if checked.status_code != 200 or "/book/confirm" not in checked.text:
+        return checked
+    return await confirm_answers(client, session_id, checked.text, headers)
 
 
 async def submit_waitlist(client: httpx.AsyncClient, session_id: int, headers: dict | None = None, **fields):
     """Join a session's waiting list through the form its page shows when it is full."""
     token = await csrf_token(client, f"/sessions/{session_id}")
-    form = {"name": "Ada Lovelace", "email": "ada@example.com", "phone": "", "party_size": "1", **fields}
+    form = {
+        "name": "Ada Lovelace",
+        "email": "ada@example.com",
+        "phone": "",
+        "contact_email": "yes",
+        "party_size": "1",
+        **fields,
+    }
     return await client.post(
         f"/sessions/{session_id}/waitlist", data={**form, "_csrf_token": token}, headers=headers or {}
     )

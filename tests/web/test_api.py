@@ -162,3 +162,36 @@ async def test_openapi_schema_lists_the_api(client):
     assert set(waitlist["responses"]) == {"201", "400", "404", "409", "422"}
     accept = paths["/api/v1/offers/{token}/accept"]["post"]
     assert {"201", "404", "409"} <= set(accept["responses"])
+
+
+async def test_the_api_follows_the_booking_rules(client):
+    late = await make_session(activity=await make_activity(booking_closes_hours=3), starts_in=timedelta(hours=2))
+    body = {"name": "Api Late", "email": "api-late@example.org", "party_size": 1}
+    response = await client.post(f"/api/v1/sessions/{late.id}/bookings", json=body)
+    assert response.status_code == 409
+    assert response.json()["reason"] == "booking_closed"
+    assert response.json()["detail"].startswith("Booking for this session closed at ")
+    early = await make_session(activity=await make_activity(booking_opens_days=1), starts_in=timedelta(days=3))
+    response = await client.post(f"/api/v1/sessions/{early.id}/bookings", json=body)
+    assert response.status_code == 409 and response.json()["reason"] == "booking_not_open_yet"
+    waiting = await client.post(f"/api/v1/sessions/{early.id}/waitlist", json=body)
+    assert waiting.status_code == 409 and waiting.json()["reason"] == "booking_not_open_yet"
+    assert await Booking.count().where(Booking.session.is_in([late.id, early.id])) == 0
+
+
+async def test_the_api_books_with_only_a_mobile_number_and_a_support_note(client):
+    from booking.tables import Resident
+
+    session = await make_session()
+    body = {"name": "Api Phone", "phone": "07700 900 321", "sms_opt_in": True, "party_size": 1, "support_note": "BSL"}
+    response = await client.post(f"/api/v1/sessions/{session.id}/bookings", json=body)
+    assert response.status_code == 201, response.text
+    booking = await Booking.objects().where(Booking.reference == response.json()["reference"]).first()
+    assert booking.support_note == "BSL"
+    who = await Resident.objects().where(Resident.id == booking.resident).first()
+    assert who.email is None and who.phone == "+447700900321"
+    neither = await client.post(f"/api/v1/sessions/{session.id}/bookings", json={"name": "X", "party_size": 1})
+    assert neither.status_code == 422
+    assert neither.json()["errors"] == {
+        "email": "Enter an email address or a mobile number, so we can send your booking details"
+    }

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from booking.states import SessionStatus
 from tests.builders import make_session
 
 
 async def test_home_lists_an_upcoming_session_with_places_left(client):
-    session = await make_session(capacity=3)
+    # The home page shows the next 8 sessions of the shared test database: make this one the soonest.
+    session = await make_session(capacity=3, starts_in=timedelta(seconds=60))
     response = await client.get("/")
     assert response.status_code == 200
     assert f'href="/sessions/{session.id}"' in response.text
@@ -15,11 +18,11 @@ async def test_home_lists_an_upcoming_session_with_places_left(client):
     assert "3 places left" in card
 
 
-async def test_home_says_cancelled_for_a_cancelled_session(client):
-    session = await make_session(status=SessionStatus.CANCELLED)
+async def test_home_leaves_out_a_cancelled_session(client):
+    session = await make_session(status=SessionStatus.CANCELLED, starts_in=timedelta(seconds=30))
     response = await client.get("/")
-    card = response.text.split(f'href="/sessions/{session.id}"', 1)[1].split("</li>", 1)[0]
-    assert "Cancelled" in card
+    assert response.status_code == 200
+    assert f'href="/sessions/{session.id}"' not in response.text
 
 
 async def test_session_page_shows_details_and_a_labelled_form(client):

@@ -8,7 +8,7 @@ from booking.tables import Booking, Resident
 from tests.builders import make_session, unique
 from tests.web.conftest import submit_booking
 
-CHECKBOX = re.compile(r'<input class="checkbox-input"[^>]*>')
+CHECKBOX = re.compile(r'<input class="checkbox-input" id="sms_opt_in"[^>]*>')
 
 
 def an_email() -> str:

@@ -36,7 +36,7 @@ async def test_a_full_session_shows_the_waiting_list_form_instead_of_booking(cli
     assert "Confirm booking" not in form_area
     for field in ("name", "email", "phone", "party_size"):
         assert f'<label class="label" for="{field}">' in form_area
-    checkbox = re.search(r'<input class="checkbox-input"[^>]*>', form_area).group(0)
+    checkbox = re.search(r'<input class="checkbox-input" id="sms_opt_in"[^>]*>', form_area).group(0)
     assert 'name="sms_opt_in"' in checkbox and "checked" not in checkbox
     assert "You can book up to 3 places." in form_area
 
@@ -122,7 +122,7 @@ async def test_when_places_are_free_the_booking_form_comes_back_with_the_input(c
     response = await client.post(f"/sessions/{session.id}/waitlist", data=form)
     assert response.status_code == 409
     assert "There are places left on this session, so you can book it now" in response.text
-    assert "Book a place</h2>" in response.text and "Confirm booking" in response.text
+    assert "Book a place</h2>" in response.text and f'action="/sessions/{session.id}/book"' in response.text
     assert 'value="Early Bird"' in response.text and 'value="2"' in response.text
     assert await entries_on(session.id) == []
 

@@ -12,7 +12,8 @@
      heading, a confirmation). Content swapped while the user is typing in a filter (data-keep-focus
      on the form) leaves focus alone; its results are announced by an aria-live region instead. */
   document.addEventListener("htmx:afterSettle", function (event) {
-    var target = event.detail.target || event.detail.elt;
+    // htmx fires afterSettle on each element it settled: after an outerHTML swap, the new one.
+    var target = event.target;
     if (!target || !target.querySelector) return;
     var trigger = event.detail.requestConfig && event.detail.requestConfig.elt;
     var summary = target.matches(".error-summary") ? target : target.querySelector(".error-summary");

@@ -230,7 +230,7 @@ async def test_another_browser_signed_in_as_an_erased_resident_is_signed_out(cli
 async def test_privacy_notice_and_accessibility_statement(client, db):
     privacy = await client.get("/privacy")
     assert privacy.status_code == 200
-    for text in ("Privacy notice", "special category", "public task", "12 months", "Information Commissioner"):
+    for text in ("Privacy notice", "special category", "public task", "until you delete them", "Information Commissioner"):
         assert text in privacy.text
     statement = await client.get("/accessibility")
     assert statement.status_code == 200

@@ -40,7 +40,7 @@ SIGNED_IN_PAGES = ["/my-bookings", "/my-data", "/my-data/all", "/my-data/delete"
 
 
 async def session_form_with_errors(page: Page, base_url: str, links: dict[str, str]) -> None:
-    await page.goto(base_url + links["{session}"])
+    await page.goto(base_url + links["session"])
     await page.get_by_role("button", name=re.compile(r"^(Continue|Confirm booking)$")).first.click()
     await expect(page.locator(".error-summary")).to_be_visible()
 
@@ -77,16 +77,12 @@ async def links_from_home(page: Page, base_url: str) -> dict[str, str]:
     venue = await href(first.locator('a[href^="/venues/"]'))
     await page.goto(base_url + session)
     activity = page.locator('main a[href^="/activities/"]')
-    return {
-        "{session}": session,
-        "{venue}": venue,
-        "{activity}": await href(activity) if await activity.count() else "/activities/no-such-activity",
-    }
+    await expect(activity.first).to_be_attached()  # the session page links its activity
+    return {"session": session, "venue": venue, "activity": await href(activity)}
 
 
 async def check(page: Page, base_url: str, path: str, links: dict[str, str], found: dict[str, list]) -> None:
-    for placeholder, value in links.items():
-        path = path.replace(placeholder, value)
+    path = path.format(**links)
     await page.goto(base_url + path)
     found[path] = await axe_as_shown(page)
 

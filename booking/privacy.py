@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from booking.audit import erase_resident_from_audit
 from booking.clock import FixedClock
 from booking.errors import BookingAlreadyCancelled, OfferAlreadyAccepted, OfferDeclined, OfferExpired, OfferNotFound
 from booking.errors import SessionCancelled as SessionCancelledError
@@ -355,6 +356,7 @@ async def erase_resident(resident_id: int, *, now: datetime | None = None) -> Er
             {Booking.support_note: "", Booking.cancel_reason: "", Booking.manage_token_hash: ""}
         ).where(Booking.resident == resident_id)
         await SignInLink.delete().where(SignInLink.resident == resident_id)
+        await erase_resident_from_audit(resident_id)
         await record_event("resident.erased", {"resident_id": resident_id})
     return Erasure(True, cancelled, declined, len(removed))
 

@@ -21,6 +21,38 @@ class BookingSource(str, Enum):
     PHONE = "phone"
     IN_PERSON = "in_person"
     WAITLIST = "waitlist"  #: accepted from a waiting-list offer, or booked automatically from the list
+    WALK_IN = "walk_in"  #: came to the session without booking; added to the register by staff
+
+
+class Attendance(str, Enum):
+    """What the register says about a confirmed booking."""
+
+    UNMARKED = "unmarked"
+    ATTENDED = "attended"
+    NO_SHOW = "no_show"
+
+
+class ConsentSource(str, Enum):
+    """How the resident agreed to us holding their details for a booking."""
+
+    ONLINE = "online"  #: ticked and submitted the form themselves
+    PHONE = "phone"  #: told a member of staff on the phone
+    IN_PERSON = "in_person"  #: told a member of staff in person
+
+
+class StaffRole(str, Enum):
+    ADMIN = "admin"  #: everything, every venue
+    COORDINATOR = "coordinator"  #: programme, rooms, bookings and reports for their venues
+    VOLUNTEER = "volunteer"  #: their venue only: today's sessions, registers, walk-ins, booking on behalf
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+class StaffLinkPurpose(str, Enum):
+    SET_PASSWORD = "set_password"  #: a new account's first password (``commons staff create``)
+    RESET_PASSWORD = "reset_password"  #: "forgotten your password?"
 
 
 class WaitlistMode(str, Enum):

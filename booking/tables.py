@@ -14,9 +14,13 @@ from piccolo.table import Table
 
 from booking.states import (
     ActivityCategory,
+    Attendance,
     BookingSource,
     BookingStatus,
+    ConsentSource,
     SessionStatus,
+    StaffLinkPurpose,
+    StaffRole,
     WaitlistEntryStatus,
     WaitlistMode,
     WaitlistOfferStatus,
@@ -30,6 +34,9 @@ class Partner(Table):
     website = Varchar(length=300, default="")
     description = Text(default="")
     created_at = Timestamptz()
+    contact_email = Varchar(length=320, default="")
+    phone = Varchar(length=40, default="")
+    archived = Boolean(default=False)
 
 
 class Venue(Table):
@@ -74,10 +81,69 @@ class Activity(Table):
     booking_opens_days = Integer(default=28)  #: booking opens this many days before the start
     booking_closes_hours = Integer(default=1)  #: and closes this many hours before it (0: at the start)
     max_active_bookings = Integer(default=0)  #: upcoming bookings one person may hold for it; 0: no limit
+    # Defaults for new sessions in the programme (staff can change them per session).
+    default_capacity = Integer(default=12)
+    default_duration_minutes = Integer(default=60)
+
+
+class StaffMember(Table):
+    """Someone who runs the programme or a register. Signs in at /staff with e-mail and password."""
+
+    email = Varchar(length=320, unique=True)  #: stored lower-case
+    name = Varchar(length=200, default="")
+    role = Varchar(length=20, choices=StaffRole)
+    password_hash = Varchar(length=200, null=True, default=None)  #: argon2id; None until the first password is set
+    #: bumped when the password changes or the account is deactivated: every signed-in browser is signed out
+    auth_version = Integer(default=1)
+    active = Boolean(default=True)
+    failed_sign_ins = Integer(default=0)  #: wrong passwords in a row
+    locked_until = Timestamptz(null=True, default=None)  #: no sign-in before this, after too many wrong passwords
+    last_sign_in_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
+
+
+class StaffVenue(Table):
+    """The venues a coordinator or volunteer works at (admins have every venue)."""
+
+    staff_member = ForeignKey(references=StaffMember, on_delete=OnDelete.cascade)
+    venue = ForeignKey(references=Venue, on_delete=OnDelete.cascade)
+
+
+class StaffLink(Table):
+    """A one-time link to set a password: for a new account, or to reset a forgotten one."""
+
+    staff_member = ForeignKey(references=StaffMember, on_delete=OnDelete.cascade)
+    purpose = Varchar(length=20, choices=StaffLinkPurpose)
+    nonce = Varchar(length=32)  #: random; the link carries ``id.mac`` over id and nonce (booking/staff_links.py)
+    created_at = Timestamptz()
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+
+
+class Series(Table):
+    """A repeating set of sessions: an RFC 5545 RRULE in the venue's local time, with skipped dates."""
+
+    activity = ForeignKey(references=Activity, on_delete=OnDelete.restrict)
+    room = ForeignKey(references=Room, on_delete=OnDelete.restrict)
+    rule = Text()  #: RRULE without DTSTART, e.g. FREQ=WEEKLY;INTERVAL=1;COUNT=10
+    first_starts_at = Timestamptz()  #: DTSTART, the first occurrence (UTC; recurs in the venue's local time)
+    duration_minutes = Integer()
+    capacity = Integer()
+    skipped_dates = Text(default="")  #: local dates left out, ISO, comma-separated (bank holidays)
+    setup_minutes = Integer(default=0)
+    cleardown_minutes = Integer(default=0)
+    created_by = ForeignKey(references=StaffMember, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz()
 
 
 class Session(Table):
-    """One occurrence of an activity in a room. ``booked`` only changes through the conditional update."""
+    """One occurrence of an activity in a room. ``booked`` only changes through the conditional update.
+
+    On PostgreSQL a trigger keeps the raw column ``room_busy`` (a tstzrange: start less ``setup_minutes``
+    to end plus ``cleardown_minutes``) and an exclusion constraint keeps two scheduled sessions in one
+    room from overlapping (see the migration); on SQLite ``booking/clashes.py`` checks inside the write
+    transaction.
+    """
 
     activity = ForeignKey(references=Activity, on_delete=OnDelete.restrict)
     room = ForeignKey(references=Room, on_delete=OnDelete.restrict)
@@ -89,6 +155,9 @@ class Session(Table):
     status = Varchar(length=20, choices=SessionStatus, default=SessionStatus.SCHEDULED.value)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+    series = ForeignKey(references=Series, null=True, default=None, on_delete=OnDelete.set_null)
+    setup_minutes = Integer(default=0)  #: the room is busy this long before the start
+    cleardown_minutes = Integer(default=0)  #: and this long after the end
 
 
 class Resident(Table):
@@ -124,6 +193,11 @@ class Booking(Table):
     support_note = Text(default="")
     #: sha256 of the key in the booking form: a repeated submission finds this booking instead of making another
     idempotency_key_hash = Varchar(length=64, null=True, default=None)  #: unique where set (raw index)
+    #: how the resident agreed to us holding their details: online, or told staff by phone or in person
+    consent_source = Varchar(length=20, choices=ConsentSource, default=ConsentSource.ONLINE.value)
+    booked_by = ForeignKey(references=StaffMember, null=True, default=None, on_delete=OnDelete.set_null)
+    attendance = Varchar(length=20, choices=Attendance, default=Attendance.UNMARKED.value)
+    attendance_marked_at = Timestamptz(null=True, default=None)
 
 
 class WaitlistEntry(Table):
@@ -162,4 +236,37 @@ class SignInLink(Table):
     used_at = Timestamptz(null=True, default=None)
 
 
-TABLES = [Partner, Venue, Room, Activity, Session, Resident, Booking, WaitlistEntry, WaitlistOffer, SignInLink]
+class AuditEntry(Table):
+    """One staff action: who, what, when, before and after. Personal data in it goes with the resident's."""
+
+    staff_member = ForeignKey(references=StaffMember, null=True, on_delete=OnDelete.set_null)
+    staff_email = Varchar(length=320, default="")  #: kept if the account is later removed
+    action = Varchar(length=60)  #: dotted, e.g. session.moved, booking.attendance_marked
+    subject_type = Varchar(length=40)  #: venue, room, activity, partner, session, series, booking, staff_member
+    subject_id = Integer(null=True, default=None)
+    venue = ForeignKey(references=Venue, null=True, default=None, on_delete=OnDelete.set_null)
+    #: the resident the action concerns, if any: their data is blanked here when they ask for erasure
+    resident = ForeignKey(references=Resident, null=True, default=None, on_delete=OnDelete.set_null)
+    summary = Text(default="")  #: one plain-English line
+    before = Text(default="")  #: JSON of the changed fields before, "" for a creation
+    after = Text(default="")  #: JSON of the changed fields after, "" for a deletion
+    created_at = Timestamptz()
+
+
+TABLES = [
+    Partner,
+    Venue,
+    Room,
+    Activity,
+    StaffMember,
+    StaffVenue,
+    StaffLink,
+    Series,
+    Session,
+    Resident,
+    Booking,
+    WaitlistEntry,
+    WaitlistOffer,
+    SignInLink,
+    AuditEntry,
+]

@@ -136,6 +136,30 @@ def _cmd_events_prune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_staff_create(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from booking.staff_accounts import StaffAccountError, create_staff_member, staff_link_token
+    from booking.states import StaffRole
+
+    async def create() -> str:
+        _, link_id = await create_staff_member(
+            args.email, StaffRole(args.role), venue_slugs=args.venue, name=args.name, now=datetime.now(timezone.utc)
+        )
+        return await staff_link_token(get_settings().secret_key, link_id)
+
+    try:
+        token = asyncio.run(create())
+    except StaffAccountError as error:
+        print(f"commons: {error.message}", file=sys.stderr)
+        return 2
+    base_url = get_settings().base_url.rstrip("/")
+    print(f"Created {'an' if args.role == 'admin' else 'a'} {args.role} account for {args.email.strip().lower()}.")
+    print("Send them this link to set their password. It works once, for 7 days:")
+    print(f"{base_url}/staff/password/{token}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="commons", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -168,6 +192,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--older-than-days", type=int, default=None, help="default: COMMONS_OUTBOX_RETENTION_DAYS, else 30"
     )
     prune_cmd.set_defaults(func=_cmd_events_prune)
+
+    staff_cmd = commands.add_parser("staff", help="staff accounts")
+    staff = staff_cmd.add_subparsers(dest="staff_command", required=True)
+    create_cmd = staff.add_parser(
+        "create", help="create a staff account and print a one-time link to set its password (never a password here)"
+    )
+    create_cmd.add_argument("--email", required=True)
+    create_cmd.add_argument("--role", required=True, choices=["admin", "coordinator", "volunteer"])
+    create_cmd.add_argument(
+        "--venue", action="append", default=[], help="a venue's slug; repeat for several (coordinators, volunteers)"
+    )
+    create_cmd.add_argument("--name", default="", help="the person's name, as shown to colleagues")
+    create_cmd.set_defaults(func=_cmd_staff_create)
 
     migrate_cmd = commands.add_parser("migrate", help="bring the database up to date")
     migrate_cmd.set_defaults(func=_cmd_migrate)

@@ -135,6 +135,17 @@ class NotificationFailed(msgspec.Struct, frozen=True, forbid_unknown_fields=True
     permanent: bool  #: true: never retried
 
 
+class StaffPasswordResetRequested(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    staff_link_id: int  #: the notification worker builds the link from the row; no secret travels here
+    staff_member_id: int
+
+
+class AttendanceMarked(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    booking_id: int
+    session_id: int
+    attendance: str  #: attended | no_show | unmarked (a tick taken back)
+
+
 @dataclass(frozen=True)
 class EventSpec:
     type: str
@@ -163,6 +174,8 @@ EVENT_TYPES: dict[str, EventSpec] = {
         EventSpec("availability.changed", 1, AvailabilityChanged),
         EventSpec("resident.sign_in_requested", 1, SignInRequested),
         EventSpec("resident.erased", 1, ResidentErased),
+        EventSpec("staff.password_reset_requested", 1, StaffPasswordResetRequested),
+        EventSpec("booking.attendance_marked", 1, AttendanceMarked),
         EventSpec("notification.sent", 1, NotificationSent),
         EventSpec("notification.failed", 1, NotificationFailed),
     )

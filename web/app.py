@@ -36,6 +36,7 @@ from web.security import (
     session_store,
 )
 from web.sms_webhooks import SmsWebhookController
+from web.staff import staff_router
 from web.templating import template_config
 from web.unsubscribe import UnsubscribeController
 from web.waitlist import WaitlistController
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ],
             middleware=[session_config(settings).middleware],
         ),
+        staff_router(settings, SESSION_STORE),
         InformationController,
         UnsubscribeController,
         SmsWebhookController,

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlencode
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_401_UNAUTHORIZED, HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import (
+    HTTP_303_SEE_OTHER,
+    HTTP_401_UNAUTHORIZED,
+    HTTP_403_FORBIDDEN,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+)
 
 from booking.errors import BookingError
 
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
-SIGN_IN_PAGE = "/my-bookings"  #: where a resident who is not signed in asks for a sign-in link
+SIGN_IN_PAGE = "/my-bookings"
+STAFF_PREFIX = "/staff"
+STAFF_SIGN_IN = "/staff/sign-in"  #: where a resident who is not signed in asks for a sign-in link
 #: Paths machines call: errors are JSON there, never a page.
 MACHINE_PREFIXES = (API_PREFIX, "/webhooks/")
 
@@ -33,16 +41,24 @@ def is_api(request: Request) -> bool:
     return request.url.path.startswith(MACHINE_PREFIXES)
 
 
-def error_page(request: Request, status_code: int, message: str | None = None) -> Template:
+def error_page(request: Request, status_code: int, message: str | None = None, *, title: str | None = None) -> Template:
     return Template(
-        template_name="error.html",
+        template_name="staff/error.html" if request.url.path.startswith(STAFF_PREFIX) else "error.html",
         context={
             "status_code": status_code,
-            "title": PAGE_TITLES.get(status_code, "Sorry, there is a problem with the service"),
+            "title": title or PAGE_TITLES.get(status_code, "Sorry, there is a problem with the service"),
             "message": message,
         },
         status_code=status_code,
     )
+
+
+def _to_staff_sign_in(request: Request) -> Response:
+    """Not signed in (or signed out meanwhile): to the sign-in page, and back here afterwards."""
+    target = f"{STAFF_SIGN_IN}?{urlencode({'next': request.url.path if request.method == 'GET' else '/staff'})}"
+    if request.headers.get("hx-request"):
+        return Response(content="", status_code=HTTP_401_UNAUTHORIZED, headers={"HX-Redirect": target})
+    return Redirect(target, status_code=HTTP_303_SEE_OTHER)
 
 
 def booking_error_handler(request: Request, exc: BookingError) -> Response:
@@ -58,6 +74,10 @@ def http_exception_handler(request: Request, exc: HTTPException) -> Response:
         if exc.extra:
             content["extra"] = exc.extra
         return Response(content, status_code=exc.status_code, headers=exc.headers)
+    if exc.status_code == HTTP_401_UNAUTHORIZED and request.url.path.startswith(STAFF_PREFIX):
+        return _to_staff_sign_in(request)
+    if exc.status_code == HTTP_403_FORBIDDEN and request.url.path.startswith(STAFF_PREFIX) and exc.detail:
+        return error_page(request, exc.status_code, str(exc.detail), title="You cannot use this page")
     if exc.status_code == HTTP_401_UNAUTHORIZED:  # a resident's own page: ask them to sign in first
         return Redirect(SIGN_IN_PAGE, status_code=HTTP_303_SEE_OTHER)
     return error_page(request, exc.status_code)  # framework details are for developers, not residents

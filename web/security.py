@@ -90,10 +90,11 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
 
 
 #: Requests that make or cancel a booking (the confirm step, not the details step before it) or a waiting-list place;
-#: and requests for a "Find my bookings" sign-in link (each may send an e-mail or a text).
+#: requests for a "Find my bookings" sign-in link (each may send an e-mail or a text); staff sign-in and
+#: password-reset attempts (besides each account's own lockout, booking/staff_accounts.py).
 BOOKING_ATTEMPT = re.compile(
     r"^/(sessions/\d+/(book/confirm|waitlist)|api/v1/sessions/\d+/(bookings|waitlist)|api/v1/bookings/|api/v1/offers/"
-    r"|bookings/manage/|offers/|my-bookings/?$)"
+    r"|bookings/manage/|offers/|my-bookings/?$|staff/(sign-in|password-reset)$)"
 )
 
 

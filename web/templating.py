@@ -11,6 +11,7 @@ from litestar.template.config import TemplateConfig
 from booking.queries import SessionView
 from booking.timefmt import format_date, format_time, iso_local, to_local
 from booking.validation import is_ticked
+from web.staff.nav import staff_nav
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -42,6 +43,7 @@ def _register_filters(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters["is_ticked"] = is_ticked
     engine.engine.filters["local_moment"] = local_moment
     engine.engine.filters["iso_local"] = iso_local
+    engine.engine.globals["staff_nav"] = staff_nav
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:

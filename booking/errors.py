@@ -131,6 +131,42 @@ class SessionChangedMeanwhile(BookingError):
     message = "Someone else changed this session at the same moment. Check its details and try again."
 
 
+class RoomClash(BookingError):
+    """The room is busy then. ``clashes``, ``next_free_at`` and ``free_rooms`` come from booking/clashes.py."""
+
+    code = "room_clash"
+    message = "The room is already booked for another session at that time."
+
+    def __init__(self, message: str | None = None, *, clashes=(), next_free_at=None, free_rooms=()) -> None:
+        super().__init__(message)
+        self.clashes = tuple(clashes)
+        self.next_free_at = next_free_at
+        self.free_rooms = tuple(free_rooms)
+
+
+class SeriesClash(BookingError):
+    """Some occurrences of a new or moved series clash; ``occurrences`` lists every one, nothing was saved."""
+
+    code = "series_clash"
+    message = "Some of the sessions clash with others already in the room. Nothing has been saved."
+
+    def __init__(self, message: str | None = None, *, occurrences=()) -> None:
+        super().__init__(message)
+        self.occurrences = tuple(occurrences)
+
+
+class InvalidSeries(BookingError):
+    code = "invalid_series"
+    message = "Those repeat settings do not make a series."
+    http_status = 422
+
+
+class SeriesNotFound(BookingError):
+    code = "series_not_found"
+    message = "We could not find that series."
+    http_status = 404
+
+
 # --- Booking rules per activity (booking/rules.py) ----------------------------------------------
 
 

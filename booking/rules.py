@@ -111,3 +111,18 @@ def describe_rules(*, max_party_size: int, opens_days: int, closes_hours: int, m
         bookings = "1 upcoming booking" if max_active_bookings == 1 else f"{max_active_bookings} upcoming bookings"
         rules.append(f"Each person can have {bookings} for this activity at a time.")
     return rules
+
+
+class InvalidReminderHours(ValueError):
+    """An activity's ``reminder_hours`` is not a comma-separated list of whole hours, e.g. "24,2"."""
+
+
+def parse_reminder_hours(text: str) -> list[int]:
+    """The hours before the start, largest (earliest reminder) first, without duplicates."""
+    try:
+        hours = {int(part) for part in text.split(",") if part.strip()}
+    except ValueError:
+        raise InvalidReminderHours(f"reminder hours must be whole numbers like '24,2' (got {text!r})") from None
+    if any(hour < 1 for hour in hours):
+        raise InvalidReminderHours(f"reminder hours must be 1 or more (got {text!r})")
+    return sorted(hours, reverse=True)

@@ -80,6 +80,23 @@ def hash_idempotency_key(key: str) -> str:
     return hashlib.sha256(f"idempotency:{key}".encode()).hexdigest()
 
 
+async def take_places(session_id: int, party_size: int) -> list[dict]:
+    """The serialisation point of every new booking, inside the caller's transaction.
+
+    One conditional UPDATE: it succeeds only while the places are there (places held by waiting-list
+    offers are not there for anyone else). Returns the session's new counts, or [] when they are not.
+    """
+    return await Session.raw(
+        "UPDATE session SET booked = booked + {} "
+        "WHERE id = {} AND status = {} AND booked + held + {} <= capacity "
+        "RETURNING id, booked, held, capacity",
+        party_size,
+        session_id,
+        SessionStatus.SCHEDULED.value,
+        party_size,
+    )
+
+
 async def book_place(
     session_id: int,
     resident: ResidentDetails,
@@ -173,7 +190,7 @@ async def _book_once(
         ruled = source in RULED_SOURCES
         session = await _load_bookable_session(session_id, now, check_window=ruled)
         check_party_size(party_size, session["max_party_size"])
-        resident_id = await _upsert_resident(resident, now)
+        resident_id = await upsert_resident(resident, now)
         existing = await Booking.exists().where(
             (Booking.session == session_id)
             & (Booking.resident == resident_id)
@@ -185,17 +202,7 @@ async def _book_once(
             active = await _active_bookings(resident_id, session["activity"], now)
             check_active_bookings(active, session["max_active_bookings"], session["activity_title"])
 
-        # The serialisation point: succeeds only while the places are there (places held by
-        # waiting-list offers are not there for the public).
-        rows = await Session.raw(
-            "UPDATE session SET booked = booked + {} "
-            "WHERE id = {} AND status = {} AND booked + held + {} <= capacity "
-            "RETURNING id, booked, held, capacity",
-            party_size,
-            session_id,
-            SessionStatus.SCHEDULED.value,
-            party_size,
-        )
+        rows = await take_places(session_id, party_size)
         if not rows:
             raise SessionFull()
         places_left = await record_availability_changed(rows[0])
@@ -288,7 +295,7 @@ async def _load_bookable_session(session_id: int, now: datetime, *, check_window
     return session
 
 
-async def _upsert_resident(resident: ResidentDetails, now: datetime) -> int:
+async def upsert_resident(resident: ResidentDetails, now: datetime) -> int:
     """Find the resident by e-mail (or, with no e-mail, by mobile) or add them; a race between two first
     bookings cannot make two (partial unique indexes ``resident_email_unique``, ``resident_phone_without_email``)."""
     # Opting in to texts (with a number) records consent now; not ticking the box never withdraws it

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +19,7 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from booking.audit import record_audit
 from booking.staff import StaffUser
 from booking.states import StaffLinkPurpose, StaffRole
 from booking.tables import StaffLink, StaffMember, StaffVenue, Venue
@@ -38,7 +40,20 @@ MAX_PASSWORD_LENGTH = 256
 MAC_LENGTH = 32
 MAX_ROW_ID = 2**31 - 1
 
-_hasher = PasswordHasher()
+
+
+def _password_hasher() -> PasswordHasher:
+    """argon2id with argon2-cffi's recommended costs; the test suite (``COMMONS_ENV=test``) uses the lowest.
+
+    Tests sign in hundreds of times; the algorithm and every code path stay the same. A hash made with
+    other costs is still verified, and rehashed with these at the next sign-in.
+    """
+    if os.environ.get("COMMONS_ENV") == "test":
+        return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    return PasswordHasher()
+
+
+_hasher = _password_hasher()
 #: Verified against when the e-mail address is unknown, so a wrong address takes as long as a wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 
@@ -134,14 +149,15 @@ async def authenticate(email: str, password: str, *, now: datetime) -> tuple[Sta
         if not locked:
             await _count_failure(row["id"], now)
         raise SignInRefused(SIGN_IN_REFUSED)
+    loaded = await load_staff_user(row["id"])
+    if loaded is None:
+        raise SignInRefused(SIGN_IN_REFUSED)
     async with write_transaction(StaffMember._meta.db):
         values = {StaffMember.failed_sign_ins: 0, StaffMember.locked_until: None, StaffMember.last_sign_in_at: now}
         if _hasher.check_needs_rehash(row["password_hash"]):
             values[StaffMember.password_hash] = hash_password(password)
         await StaffMember.update(values).where(StaffMember.id == row["id"])
-    loaded = await load_staff_user(row["id"])
-    if loaded is None:
-        raise SignInRefused(SIGN_IN_REFUSED)
+        await record_audit(loaded[0], "staff.signed_in", "staff_member", row["id"], summary="Signed in.", now=now)
     return loaded
 
 
@@ -332,6 +348,13 @@ async def set_password_with_link(secret_key: str, token: str, password: str, *, 
             password_hash,
             state.staff_member_id,
         )
+        loaded = await load_staff_user(state.staff_member_id)
+        if loaded is not None:
+            what = "Set their password" if state.purpose is StaffLinkPurpose.SET_PASSWORD else "Reset their password"
+            await record_audit(
+                loaded[0], f"staff.{state.purpose.value}", "staff_member", state.staff_member_id,
+                summary=f"{what} with a one-time link; signed out everywhere else.", now=now,
+            )
     return state.staff_member_id
 
 
@@ -351,3 +374,9 @@ async def change_password(staff_member_id: int, current: str, new: str) -> None:
             hash_password(new),
             staff_member_id,
         )
+        loaded = await load_staff_user(staff_member_id)
+        if loaded is not None:
+            await record_audit(
+                loaded[0], "staff.password_changed", "staff_member", staff_member_id,
+                summary="Changed their password; signed out everywhere else.",
+            )

@@ -43,6 +43,16 @@ class ValidationResult:
         return not self.errors
 
 
+def display_uk_phone(e164: str | None) -> str:
+    """A stored UK mobile (+447700900982) as people write it: 07700 900982. Other numbers as stored. Pure."""
+    if not e164:
+        return ""
+    if e164.startswith("+447") and len(e164) == 13:
+        national = "0" + e164[3:]
+        return f"{national[:5]} {national[5:]}"
+    return e164
+
+
 def normalise_uk_phone(text: str) -> str | None:
     """Return a UK mobile number in E.164 (+447...), or None if it is not one."""
     digits = re.sub(r"[\s\-()]", "", text)

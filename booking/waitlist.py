@@ -30,8 +30,8 @@ from booking.service import (
     REFERENCE_ATTEMPTS,
     BookingConfirmation,
     _load_bookable_session,
-    _upsert_resident,
     record_availability_changed,
+    upsert_resident,
 )
 from booking.states import (
     ACTIVE_WAITLIST_STATUSES,
@@ -128,7 +128,7 @@ async def join_waitlist(
             # You cannot queue before booking opens or after it closes.
             session = await _load_bookable_session(session_id, now, check_window=True)
             _check_party_size(party_size, session["max_party_size"])
-            resident_id = await _upsert_resident(resident, now)
+            resident_id = await upsert_resident(resident, now)
             if await _has_confirmed_booking(session_id, resident_id):
                 raise AlreadyBooked()
             if await WaitlistEntry.exists().where(
@@ -189,7 +189,7 @@ async def offer_free_places(
                 await _record_availability(session_id)
             return made
 
-    return await _retrying_reference_collisions(attempt)
+    return await retrying_reference_collisions(attempt)
 
 
 async def places_free_for_waiting_list(session_id: int) -> bool:
@@ -212,7 +212,7 @@ async def accept_offer(token: str, clock: Clock) -> BookingConfirmation:
 
 async def accept_offer_by_hash(token_hash: str, clock: Clock) -> BookingConfirmation:
     """``accept_offer`` for a caller that proved the link another way (a signed e-mail link)."""
-    return await _retrying_reference_collisions(lambda: _accept_once(token_hash, clock.now()))
+    return await retrying_reference_collisions(lambda: accept_once(token_hash, clock.now()))
 
 
 async def decline_offer(
@@ -236,7 +236,7 @@ async def decline_offer_by_hash(
             await _record_availability(offer["session"])
             return made
 
-    return await _retrying_reference_collisions(attempt)
+    return await retrying_reference_collisions(attempt)
 
 
 async def expire_offers(
@@ -264,7 +264,7 @@ async def expire_offers(
                 await _record_availability(session_id)
             return ExpiredOffers([offer["id"] for offer in expired], made)
 
-    return await _retrying_reference_collisions(attempt)
+    return await retrying_reference_collisions(attempt)
 
 
 # --- Steps, each inside the caller's transaction ------------------------------------------------
@@ -311,7 +311,7 @@ async def _offer_entry(
     )
     if not held:
         raise RuntimeError("the places chosen for an offer were taken inside the session lock")
-    await _set_entry_status(party.entry_id, WaitlistEntryStatus.OFFERED)
+    await set_entry_status(party.entry_id, WaitlistEntryStatus.OFFERED)
     token = new_manage_token()
     offer = WaitlistOffer(
         entry=party.entry_id,
@@ -350,12 +350,12 @@ async def _book_entry(session_id: int, party: QueuedParty, resident_id: int, now
     )
     if not rows:
         raise RuntimeError("the places chosen for an automatic booking were taken inside the session lock")
-    await _set_entry_status(party.entry_id, WaitlistEntryStatus.BOOKED)
+    await set_entry_status(party.entry_id, WaitlistEntryStatus.BOOKED)
     places_left = rows[0]["capacity"] - rows[0]["booked"] - rows[0]["held"]
-    return await _save_booking(session_id, resident_id, party.party_size, places_left, now)
+    return await save_booking(session_id, resident_id, party.party_size, places_left, now)
 
 
-async def _accept_once(token_hash: str, now: datetime) -> BookingConfirmation:
+async def accept_once(token_hash: str, now: datetime) -> BookingConfirmation:
     async with write_transaction(WaitlistOffer._meta.db):
         offer = await _close_offer(token_hash, WaitlistOfferStatus.ACCEPTED, now)
         rows = await Session.raw(
@@ -373,9 +373,9 @@ async def _accept_once(token_hash: str, now: datetime) -> BookingConfirmation:
         resident_id = entry["resident"]
         if await _has_confirmed_booking(offer["session"], resident_id):
             raise AlreadyBooked()
-        await _set_entry_status(offer["entry"], WaitlistEntryStatus.BOOKED)
+        await set_entry_status(offer["entry"], WaitlistEntryStatus.BOOKED)
         places_left = await record_availability_changed(rows[0])
-        confirmation = await _save_booking(offer["session"], resident_id, offer["party_size"], places_left, now)
+        confirmation = await save_booking(offer["session"], resident_id, offer["party_size"], places_left, now)
         await record_event(
             "waitlist.offer_accepted",
             {
@@ -390,7 +390,7 @@ async def _accept_once(token_hash: str, now: datetime) -> BookingConfirmation:
     return confirmation
 
 
-async def _save_booking(
+async def save_booking(
     session_id: int, resident_id: int, party_size: int, places_left: int, now: datetime
 ) -> BookingConfirmation:
     token = new_manage_token()
@@ -465,7 +465,7 @@ async def _release(offer: dict, entry_status: WaitlistEntryStatus, event_type: s
     )
     if not released:
         raise RuntimeError(f"session {offer['session']} holds fewer places than offer {offer['id']}")
-    await _set_entry_status(offer["entry"], entry_status)
+    await set_entry_status(offer["entry"], entry_status)
     entry = await WaitlistEntry.select(WaitlistEntry.resident).where(WaitlistEntry.id == offer["entry"]).first()
     await record_event(
         event_type,
@@ -498,7 +498,7 @@ async def _remove_entries_already_booked(session_id: int) -> None:
     )
 
 
-async def _set_entry_status(entry_id: int, status: WaitlistEntryStatus) -> None:
+async def set_entry_status(entry_id: int, status: WaitlistEntryStatus) -> None:
     await WaitlistEntry.update({WaitlistEntry.status: status.value}).where(WaitlistEntry.id == entry_id)
 
 
@@ -527,7 +527,7 @@ def _check_party_size(party_size: int, max_party_size: int) -> None:
         raise InvalidPartySize(f"You can book between 1 and {max_party_size} places for this activity.")
 
 
-async def _retrying_reference_collisions(attempt: Callable[[], Awaitable[T]]) -> T:
+async def retrying_reference_collisions(attempt: Callable[[], Awaitable[T]]) -> T:
     for _attempt in range(REFERENCE_ATTEMPTS):
         try:
             return await attempt()

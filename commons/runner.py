@@ -149,6 +149,26 @@ def up(host: str, port: int) -> int:
     return 0
 
 
+DEMO_ADMIN = "admin@example.org"
+
+
+async def _invite_demo_admin(settings: Settings) -> None:
+    """On a new demo database, an admin account for the staff console and the one-time link to set its password."""
+    from datetime import datetime, timezone
+
+    from booking.staff_accounts import create_staff_member, staff_link_token
+    from booking.states import StaffRole
+
+    _, link_id = await create_staff_member(
+        DEMO_ADMIN, StaffRole.ADMIN, name="Demo administrator", now=datetime.now(timezone.utc)
+    )
+    token = await staff_link_token(settings.secret_key, link_id)
+    log.info(
+        "staff console: set the password of %s (admin) at %s/staff/password/%s (works once, for 7 days)",
+        DEMO_ADMIN, settings.base_url.rstrip("/"), token,
+    )
+
+
 async def _up(settings: Settings, host: str, port: int) -> None:
     from booking.demo import seed_demo
     from commons.capacity_worker import run_capacity_worker
@@ -162,6 +182,7 @@ async def _up(settings: Settings, host: str, port: int) -> None:
     async with database(settings):
         if await seed_demo(force=False):
             log.info("loaded the demo data")
+            await _invite_demo_admin(settings)
         web = asyncio.create_task(server.serve(), name="web")
         while not server.started and not web.done() and not stop.is_set():
             await asyncio.sleep(0.05)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from booking.manage_links import signed_token_for_booking
 from booking.offer_links import offer_link_token
 from booking.sign_in import sign_in_link_token
+from booking.staff_accounts import staff_link_token
 from notifications.unsubscribe import unsubscribe_token
 
 
@@ -27,6 +28,10 @@ class Links:
     async def sign_in(self, link_id: int) -> str | None:
         token = await sign_in_link_token(self.secret_key, link_id)
         return None if token is None else f"{self.base_url}/my-bookings/sign-in/{token}"
+
+    async def staff_password(self, staff_link_id: int) -> str | None:
+        token = await staff_link_token(self.secret_key, staff_link_id)
+        return None if token is None else f"{self.base_url}/staff/password/{token}"
 
     def session(self, session_id: int) -> str:
         return f"{self.base_url}/sessions/{session_id}"

@@ -104,7 +104,9 @@ def _row(
         context,
         to=address,
         message_id=message_id_for(event_id, notice.template.value, who.resident_id if notice.one_of_many else None),
-        unsubscribe_url="" if notice.requested_channel is not None else links.unsubscribe(who.resident_id),
+        unsubscribe_url=""
+        if notice.requested_channel is not None or who.resident_id is None
+        else links.unsubscribe(who.resident_id),
     )
     row.subject, row.text_body, row.html_body = email.subject, email.text, email.html
     row.message_id, row.unsubscribe_url = email.message_id, email.unsubscribe_url

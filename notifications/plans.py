@@ -11,7 +11,7 @@ from datetime import datetime
 
 from booking.queries import BookingView, get_booking, get_session
 from booking.states import ACTIVE_WAITLIST_STATUSES, BookingStatus, WaitlistOfferStatus
-from booking.tables import Resident, SignInLink
+from booking.tables import Resident, SignInLink, StaffLink
 from events.catalogue import (
     BookingCancelled,
     BookingConfirmed,
@@ -21,6 +21,7 @@ from events.catalogue import (
     SessionCancelled,
     SessionChanged,
     SignInRequested,
+    StaffPasswordResetRequested,
     WaitlistOfferClosed,
     WaitlistOffered,
 )
@@ -35,7 +36,7 @@ from notifications.queries import (
     get_queue_entry,
     place_of,
 )
-from notifications.recipients import booking_recipient, recipient, waitlist_recipient
+from notifications.recipients import Recipient, booking_recipient, recipient, waitlist_recipient
 from notifications.states import Channel, Template
 
 
@@ -189,6 +190,32 @@ async def sign_in_requested(data: SignInRequested, ctx: Context) -> Plan:
     return Plan([Notice(Template.SIGN_IN_LINK, who, context, "Europe/London", requested_channel=channel)])
 
 
+async def staff_password_reset_requested(data: StaffPasswordResetRequested, ctx: Context) -> Plan:
+    """The reset link, by e-mail, now, to the account's address: a security message, so no quiet hours
+    and no unsubscribe. Nothing if the link is used or run out, or the account was deactivated meanwhile."""
+    link = (
+        await StaffLink.select(
+            StaffLink.expires_at,
+            StaffLink.used_at,
+            StaffLink.staff_member.email.as_alias("email"),
+            StaffLink.staff_member.name.as_alias("name"),
+            StaffLink.staff_member.active.as_alias("active"),
+        )
+        .where((StaffLink.id == data.staff_link_id) & (StaffLink.staff_member == data.staff_member_id))
+        .first()
+    )
+    if link is None or not link["active"] or link["used_at"] is not None or link["expires_at"] <= ctx.now:
+        return Plan()
+    url = await ctx.links.staff_password(data.staff_link_id)
+    if url is None:
+        return Plan()
+    who = Recipient.at_address(link["email"], link["name"])
+    context = {"reset_url": url, "expires": moment(link["expires_at"], "Europe/London")}
+    return Plan(
+        [Notice(Template.STAFF_PASSWORD_RESET, who, context, "Europe/London", requested_channel=Channel.EMAIL)]
+    )
+
+
 async def resident_erased(data: ResidentErased, ctx: Context) -> Plan:
     """Nothing more is sent to someone who deleted their data; what was waiting to go is withdrawn."""
     return Plan(withdraw_messages_of=data.resident_id)
@@ -216,4 +243,5 @@ PLANNERS = {
     "reminder.due": reminder_due,
     "resident.sign_in_requested": sign_in_requested,
     "resident.erased": resident_erased,
+    "staff.password_reset_requested": staff_password_reset_requested,
 }

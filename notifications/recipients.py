@@ -11,7 +11,7 @@ from notifications.states import Channel
 
 @dataclass(frozen=True)
 class Recipient:
-    resident_id: int
+    resident_id: int | None  #: None for someone who is not a resident (``Recipient.at_address``)
     name: str
     email: str | None
     phone: str | None  #: E.164
@@ -20,6 +20,21 @@ class Recipient:
     sms_consent_at: datetime | None
     sms_opted_out_at: datetime | None
     email_opted_out_at: datetime | None
+
+    @classmethod
+    def at_address(cls, email: str, name: str = "") -> Recipient:
+        """Someone who is not a resident (a staff member), e-mailed only what they asked for, at this address."""
+        return cls(
+            resident_id=None,
+            name=name,
+            email=email,
+            phone=None,
+            contact_by_email=True,
+            contact_by_sms=False,
+            sms_consent_at=None,
+            sms_opted_out_at=None,
+            email_opted_out_at=None,
+        )
 
     @property
     def takes_email(self) -> bool:

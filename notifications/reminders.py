@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from booking.clock import Clock, SystemClock
+from booking.rules import InvalidReminderHours, parse_reminder_hours
 from booking.states import BookingStatus, SessionStatus
 from booking.tables import Activity, Booking
 from commons.db import UNIQUE_VIOLATION_ERRORS, write_transaction
@@ -36,21 +37,6 @@ SYSTEM_CLOCK = SystemClock()
 class ReminderStatus(StrEnum):
     DUE = "due"  #: reminder.due recorded; the worker sends it
     SKIPPED = "skipped"  #: booked after its time, or a closer reminder was due as well
-
-
-class InvalidReminderHours(ValueError):
-    """An activity's ``reminder_hours`` is not a comma-separated list of whole hours, e.g. "24,2"."""
-
-
-def parse_reminder_hours(text: str) -> list[int]:
-    """The hours before the start, largest (earliest reminder) first, without duplicates."""
-    try:
-        hours = {int(part) for part in text.split(",") if part.strip()}
-    except ValueError:
-        raise InvalidReminderHours(f"reminder hours must be whole numbers like '24,2' (got {text!r})") from None
-    if any(hour < 1 for hour in hours):
-        raise InvalidReminderHours(f"reminder hours must be 1 or more (got {text!r})")
-    return sorted(hours, reverse=True)
 
 
 def due_times(starts_at: datetime, time_zone: str, reminder_hours: str) -> list[tuple[str, datetime]]:

@@ -35,3 +35,4 @@ class Template(enum.StrEnum):
     SESSION_CANCELLED = "session_cancelled"
     REMINDER = "reminder"
     SIGN_IN_LINK = "sign_in_link"
+    STAFF_PASSWORD_RESET = "staff_password_reset"  #: e-mail only: staff are never texted

@@ -10,7 +10,7 @@ from litestar.template.config import TemplateConfig
 
 from booking.queries import SessionView
 from booking.timefmt import format_date, format_time, iso_local, to_local
-from booking.validation import is_ticked
+from booking.validation import display_uk_phone, is_ticked
 from web.staff.nav import staff_nav
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -43,6 +43,7 @@ def _register_filters(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters["is_ticked"] = is_ticked
     engine.engine.filters["local_moment"] = local_moment
     engine.engine.filters["iso_local"] = iso_local
+    engine.engine.filters["uk_phone"] = display_uk_phone
     engine.engine.globals["staff_nav"] = staff_nav
 
 

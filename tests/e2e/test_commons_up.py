@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 
 import httpx
@@ -54,6 +55,12 @@ async def test_commons_up_runs_everything_and_stops_cleanly(tmp_path, commons_pr
 
         await wait_for_async(in_mailbox, timeout=15, message="the confirmation in the dev mailbox")
         assert reference in (await client.get("/dev/mailbox")).text  # in the subject line
+
+        # The log offers the demo administrator's one-time link; it opens the set-password form.
+        link = re.search(rf"{re.escape(base_url)}(/staff/password/\S+)", up.log)
+        assert link, up.log
+        form = await client.get(link.group(1))
+        assert form.status_code == 200 and "admin@example.org" in form.text
 
     assert up.signal(signal.SIGINT) == 0
     assert "Commons is running at" in up.log

@@ -424,3 +424,31 @@ async def test_concurrent_reductions_of_one_booking_keep_booked_equal_to_the_par
     assert freed == 8 - stored["party_size"]
     assert await places(session.id) == {"capacity": 10, "booked": stored["party_size"], "held": 0}
 
+
+
+# --- edit_session (the staff edit form) ------------------------------------------------------------
+
+
+async def test_editing_moves_to_a_smaller_room_by_lowering_places_first_all_or_nothing(db):
+    from booking.programme import edit_session
+
+    big = await make_room(capacity=20, name="Hall")
+    small = await make_room(capacity=6, name="Quiet room")
+    session = await make_session(capacity=12, room=big, starts_in=timedelta(days=3))
+    await fill_session(session.id, 4)
+    before = await session_row(session.id)
+    later = before["starts_at"] + timedelta(hours=2)
+
+    with pytest.raises(CapacityBelowTaken):
+        await edit_session(session.id, starts_at=later, ends_at=later + timedelta(hours=1), room_id=small.id,
+                           capacity=3, setup_minutes=0, cleardown_minutes=0)
+    unchanged = await session_row(session.id)
+    await edit_session(session.id, starts_at=later, ends_at=later + timedelta(hours=1), room_id=small.id,
+                       capacity=6, setup_minutes=10, cleardown_minutes=5)
+
+    after = await session_row(session.id)
+    assert (unchanged["room"], unchanged["capacity"], unchanged["starts_at"]) == (big.id, 12, before["starts_at"])
+    assert (after["room"], after["capacity"], after["starts_at"], after["setup_minutes"], after["cleardown_minutes"]) == (
+        small.id, 6, later, 10, 5,
+    )
+    assert len(await events_for(session.id, "session.changed")) == 1

@@ -24,7 +24,7 @@ async def session_at(local: datetime, *, room, activity, capacity: int = 10, boo
         activity=activity.id,
         room=room.id,
         starts_at=start,
-        ends_at=start + timedelta(hours=1),
+        ends_at=start + timedelta(minutes=15),  # short: sessions 15 minutes apart share a room without a clash
         capacity=capacity,
         booked=booked,
         status=(status or SessionStatus.SCHEDULED).value,

@@ -22,7 +22,7 @@ from notifications.mailer import SmtpMailer
 from notifications.sender import Sender
 from notifications.tables import Delivery
 from notifications.worker import FILTER_SUBJECT, run_notifications_worker
-from tests.builders import make_session
+from tests.builders import daytime_zone, make_room, make_session, make_venue
 from tests.events.support import body_of, book_one, unique_email
 from tests.notifications.support import BASE_URL, notifier_for, notifier_settings, outbox_event, texting, twilio_url
 from tests.support.services import commons_env, free_port, wait_for_async
@@ -102,7 +102,8 @@ async def test_the_worker_emails_and_texts_from_the_stream_and_ignores_a_redeliv
         return [form for form in (request.form() for request in twilio_fake.requests) if form["To"] == phone]
 
     async with running_worker(settings, js) as durable:
-        session = await make_session()
+        # A venue where it is late morning now: the worker reads the real clock, and texts wait out quiet hours.
+        session = await make_session(room=await make_room(venue=await make_venue(time_zone=daytime_zone())))
         confirmation = await book_place(session.id, details, 1)
         await publish_everything(js)
         # Generous: the worker first works through whatever other tests left unpublished on this database.

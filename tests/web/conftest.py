@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from litestar import Litestar
 
 from commons.settings import Settings, load_settings
 from web.app import create_app
@@ -24,6 +25,21 @@ def web_settings(db, data_dir: Path, **extra: str) -> Settings:
     )
 
 
+RATE_LIMIT_STORE = "rate_limit"
+_apps: dict[Settings, Litestar] = {}
+
+
+def app_for(settings: Settings) -> Litestar:
+    """One app per settings for the whole run: building one (230 route handlers) takes most of a second.
+
+    Each test still runs the app's lifespan (its own database pool and live-places hub) and starts with
+    an empty rate-limit count; sessions live in the data directory's file store, as in production.
+    """
+    if settings not in _apps:
+        _apps[settings] = create_app(settings)
+    return _apps[settings]
+
+
 @asynccontextmanager
 async def browser(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The app, lifespan and all, on this test's event loop, with a cookie-keeping client.
@@ -31,7 +47,8 @@ async def browser(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     Not litestar.testing.AsyncTestClient: it runs the lifespan on another thread's event loop
     (litestar#1920), so the asyncpg pool the lifespan opens cannot serve the requests.
     """
-    app = create_app(settings)
+    app = app_for(settings)
+    await app.stores.get(RATE_LIMIT_STORE).delete_all()  # each test starts with no attempts counted
     started, stop = asyncio.Event(), asyncio.Event()
 
     async def run_lifespan() -> None:  # its own task: pytest-asyncio tears fixtures down in another one

@@ -15,7 +15,7 @@ async def test_list_sessions_filters_by_venue_category_and_time(client):
     job_club = await make_activity(title="Job club", category=ActivityCategory.JOB_CLUB.value)
     soon = await make_session(room=room, activity=job_club, starts_in=timedelta(days=1))
     later = await make_session(room=room, activity=job_club, starts_in=timedelta(days=10))
-    await make_session(room=room, starts_in=timedelta(days=1))  # yoga, same venue
+    await make_session(room=room, starts_in=timedelta(days=1, hours=2))  # yoga, same venue (the room is free by then)
     await make_session(activity=job_club, starts_in=timedelta(days=1))  # another venue
 
     response = await client.get("/api/v1/sessions", params={"venue": venue.slug, "category": "job_club"})

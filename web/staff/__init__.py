@@ -8,11 +8,21 @@ from litestar.di import Provide
 
 from commons.settings import Settings
 from web.staff.access import current_staff, staff_guard
+from web.staff.activities import ActivitiesController
+from web.staff.audit import AuditLogController
 from web.staff.auth import StaffAuthController
+from web.staff.dashboard import DashboardController
+from web.staff.partners import PartnersController
+from web.staff.people import StaffPeopleController
+from web.staff.programme import ProgrammeController
+from web.staff.register import RegisterController
+from web.staff.reports import ReportsController
 from web.staff.session import staff_session_config
+from web.staff.sessions import SessionsController
+from web.staff.venues import RoomsController, VenuesController
 
 #: Every staff controller. Each route handler declares ``opt=staff_rule(...)`` or ``PUBLIC_STAFF_PAGE``.
-STAFF_CONTROLLERS: list = [StaffAuthController]
+STAFF_CONTROLLERS: list = [StaffAuthController, DashboardController, ReportsController, AuditLogController, StaffPeopleController, VenuesController, RoomsController, ActivitiesController, PartnersController, RegisterController, ProgrammeController, SessionsController]
 
 
 def staff_router(settings: Settings, store: str) -> Router:
@@ -22,5 +32,6 @@ def staff_router(settings: Settings, store: str) -> Router:
         middleware=[staff_session_config(settings, store).middleware],
         guards=[staff_guard],
         dependencies={"staff": Provide(current_staff, sync_to_thread=False)},
-        cache_control=CacheControlHeader(no_store=True),  # staff pages show personal data: never cached
+        cache_control=CacheControlHeader(no_store=True),
+        include_in_schema=False,  # pages for people, not the JSON API  # staff pages show personal data: never cached
     )

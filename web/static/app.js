@@ -26,3 +26,23 @@
     if (marked) focusable(marked).focus();
   });
 })();
+
+/* Register: a tick that never reached the server (no connection) or failed there says so in its row; the
+   buttons stay, so tapping again retries. A tick the server refused (409, 422) swaps in the row with its message. */
+(function () {
+  "use strict";
+  function showSendError(event) {
+    var elt = event.detail && event.detail.elt;
+    var row = elt && elt.closest && elt.closest("[data-register-row]");
+    var message = row && row.querySelector("[data-send-error]");
+    if (message) message.textContent = message.getAttribute("data-message");
+  }
+  document.addEventListener("htmx:sendError", showSendError);
+  document.addEventListener("htmx:responseError", showSendError);
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail && event.detail.elt;
+    var row = elt && elt.closest && elt.closest("[data-register-row]");
+    var message = row && row.querySelector("[data-send-error]");
+    if (message) message.textContent = "";
+  });
+})();

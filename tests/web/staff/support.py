@@ -9,7 +9,7 @@ import httpx
 
 from booking.staff_accounts import hash_password
 from booking.states import StaffRole
-from booking.tables import StaffMember, StaffVenue
+from booking.tables import AuditEntry, StaffMember, StaffVenue
 from tests.builders import unique
 
 PASSWORD = "correct horse battery staple"
@@ -56,3 +56,13 @@ async def post_form(client: httpx.AsyncClient, url: str, data: dict | None = Non
     """POST a staff form as a browser would: with the CSRF token a staff page carried."""
     token = await staff_csrf(client, page)
     return await client.post(url, data={**(data or {}), "_csrf_token": token}, **kwargs)
+
+
+async def latest_audit(subject_type: str, subject_id: int) -> dict | None:
+    """The newest audit entry about one thing."""
+    return (
+        await AuditEntry.select()
+        .where(AuditEntry.subject_type == subject_type, AuditEntry.subject_id == subject_id)
+        .order_by(AuditEntry.id, ascending=False)
+        .first()
+    )

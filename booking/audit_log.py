@@ -15,6 +15,7 @@ from piccolo.columns.combination import WhereRaw
 
 from booking.tables import AuditEntry
 from booking.timefmt import format_date, format_time, to_local
+from booking.validation import is_digits
 from commons.db import is_sqlite
 
 PAGE_SIZE = 50
@@ -75,7 +76,7 @@ def parse_audit_filters(params: Params, *, venue_choices: Collection[int]) -> tu
             values[key] = text
     venue = _first(params, "venue")
     if venue:
-        if venue.isdigit() and int(venue) in venue_choices:
+        if is_digits(venue) and int(venue) in venue_choices:
             values["venue_id"] = int(venue)
         else:
             errors["venue"] = "Choose a venue from the list"
@@ -94,7 +95,7 @@ def parse_audit_filters(params: Params, *, venue_choices: Collection[int]) -> tu
         errors["to"] = "The end date must be the same as or after the start date"
         del values["date_to"]
     page = _first(params, "page")
-    values["page"] = int(page) if page.isdigit() and 1 <= int(page) <= 100_000 else 1
+    values["page"] = int(page) if is_digits(page) and 1 <= int(page) <= 100_000 else 1
     return AuditFilters(**values), errors
 
 

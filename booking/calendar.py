@@ -18,6 +18,7 @@ from booking.my_bookings import MyBooking
 from booking.queries import BookingView
 from booking.states import BookingStatus
 from booking.tables import Resident
+from booking.validation import is_digits
 from commons.db import write_transaction
 
 MAC_LENGTH = 32  #: base64url characters kept from the HMAC (192 bits)
@@ -43,7 +44,7 @@ def _parse(token: str) -> tuple[int, int] | None:
     if len(parts) != 3 or len(parts[2]) != MAC_LENGTH:
         return None
     resident_id, version = parts[0], parts[1]
-    if not (resident_id.isdigit() and version.isdigit()) or len(resident_id) > 10 or len(version) > 9:
+    if not (is_digits(resident_id) and is_digits(version)) or len(resident_id) > 10 or len(version) > 9:
         return None
     if not 0 < int(resident_id) <= MAX_ROW_ID:  # beyond PostgreSQL's integer ids: no such resident
         return None

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from booking.queries import SessionView, get_session
 from booking.tables import WaitlistOffer
+from booking.validation import is_digits
 
 MAC_LENGTH = 32  #: base64url characters kept from the HMAC (192 bits)
 MAX_ROW_ID = 2**31 - 1
@@ -44,7 +45,7 @@ def signed_offer_token(secret_key: str, offer_id: int, token_hash: str) -> str:
 
 def offer_id_of(token: str) -> int | None:
     offer_id, dot, mac = (token or "").partition(".")
-    if not dot or not mac or not offer_id.isdigit() or len(offer_id) > 10:
+    if not dot or not mac or not is_digits(offer_id) or len(offer_id) > 10:
         return None
     return int(offer_id) if 0 < int(offer_id) <= MAX_ROW_ID else None  # PostgreSQL's integer ids
 

@@ -22,6 +22,7 @@ from booking.open_hours import parse_opening_hours
 from booking.report_figures import Figures, total
 from booking.states import ActivityCategory, Attendance, BookingStatus, SessionStatus, WaitlistEntryStatus
 from booking.tables import Session
+from booking.validation import is_digits
 from commons.db import is_sqlite
 
 DEFAULT_DAYS = 28  #: with no dates chosen: the last four weeks, today included
@@ -94,7 +95,7 @@ def parse_report_filters(
     venue_id = None
     venue = _first(params, "venue")
     if venue:
-        if venue.isdigit() and int(venue) in venue_choices:
+        if is_digits(venue) and int(venue) in venue_choices:
             venue_id = int(venue)
         else:
             errors["venue"] = "Choose one of your venues from the list"

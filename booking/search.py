@@ -22,6 +22,7 @@ from booking.postcodes import PostcodeError, centroid, distance_miles, district_
 from booking.queries import _SESSION_COLUMNS, SessionView, _view
 from booking.states import ActivityCategory, SessionStatus
 from booking.tables import Session, Venue
+from booking.validation import is_digits
 
 MAX_DAYS_AHEAD = 365
 PAGE_SIZE = 20
@@ -189,7 +190,7 @@ def parse_filters(params: Params, today: date) -> tuple[SearchFilters, dict[str,
 
     page = _first(params, "page")
     # Pages only come from our own links: a strange page number quietly means the first page.
-    values["page"] = int(page) if page.isdigit() and 1 <= int(page) <= 10_000 else 1
+    values["page"] = int(page) if is_digits(page) and 1 <= int(page) <= 10_000 else 1
     return SearchFilters(**values), errors
 
 

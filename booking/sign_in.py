@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from booking.tables import Resident, SignInLink
-from booking.validation import EMAIL_PATTERN, normalise_uk_phone
+from booking.validation import EMAIL_PATTERN, is_digits, normalise_uk_phone
 from commons.db import write_transaction
 from events.outbox import record_event
 
@@ -77,7 +77,7 @@ def sign_in_token(secret_key: str, link_id: int, nonce: str) -> str:
 
 def _link_id_of(token: str) -> int | None:
     link_id, dot, mac = (token or "").partition(".")
-    if not dot or len(mac) != MAC_LENGTH or not link_id.isdigit() or len(link_id) > 10:
+    if not dot or len(mac) != MAC_LENGTH or not is_digits(link_id) or len(link_id) > 10:
         return None
     return int(link_id) if 0 < int(link_id) <= MAX_ROW_ID else None
 

@@ -23,7 +23,7 @@ from booking.audit import record_audit
 from booking.staff import StaffUser
 from booking.states import StaffLinkPurpose, StaffRole
 from booking.tables import StaffLink, StaffMember, StaffVenue, Venue
-from booking.validation import EMAIL_PATTERN
+from booking.validation import EMAIL_PATTERN, is_digits
 from commons.db import UNIQUE_VIOLATION_ERRORS, write_transaction
 from events.outbox import record_event
 
@@ -277,7 +277,7 @@ async def staff_link_token(secret_key: str, link_id: int) -> str | None:
 
 def _link_id_of(token: str) -> int | None:
     link_id, dot, mac = (token or "").partition(".")
-    if not dot or len(mac) != MAC_LENGTH or not link_id.isdigit() or len(link_id) > 10:
+    if not dot or len(mac) != MAC_LENGTH or not is_digits(link_id) or len(link_id) > 10:
         return None
     return int(link_id) if 0 < int(link_id) <= MAX_ROW_ID else None
 

@@ -21,6 +21,7 @@ from booking.staff_accounts import (
 )
 from booking.states import StaffRole
 from booking.tables import StaffMember, StaffVenue, Venue
+from booking.validation import is_digits
 from commons.db import UNIQUE_VIOLATION_ERRORS, write_transaction
 
 SUBJECT = "staff_member"
@@ -71,7 +72,7 @@ class StaffAccount:
 
 def _row_id(raw: object) -> int | None:
     text = str(raw or "").strip()
-    if not text.isdigit() or len(text) > 10:
+    if not is_digits(text) or len(text) > 10:
         return None
     value = int(text)
     return value if 0 < value <= MAX_ROW_ID else None

@@ -43,6 +43,11 @@ class ValidationResult:
         return not self.errors
 
 
+def is_digits(text: str) -> bool:
+    """Only the ASCII digits 0-9: ``str.isdigit`` also accepts "²" and other characters ``int()`` refuses. Pure."""
+    return text.isascii() and text.isdigit()
+
+
 def display_uk_phone(e164: str | None) -> str:
     """A stored UK mobile (+447700900982) as people write it: 07700 900982. Other numbers as stored. Pure."""
     if not e164:

@@ -23,6 +23,7 @@ from booking.manage_links import find_booking_for_manage_link
 from booking.queries import BookingView
 from booking.service import cancel_booking, reduce_party_size
 from booking.states import BookingStatus
+from booking.validation import is_digits
 from web.account import calendar_host
 
 NO_STORE = CacheControlHeader(no_store=True)
@@ -130,7 +131,7 @@ class ManageController(Controller):
                          problem=state["why_not"])
         if not text:
             message = "Enter how many places you need"
-        elif not text.isdigit():
+        elif not is_digits(text):
             message = "Number of places must be a whole number, like 2"
         else:
             try:

@@ -23,6 +23,7 @@ from booking.programme_queries import (
 from booking.series import create_series, local_instant
 from booking.staff import Permission, StaffUser, VenueScope
 from booking.timefmt import format_date, format_time, to_local
+from booking.validation import is_digits
 from web.staff.access import staff_rule
 from web.staff.programme_forms import SKIP_PREFIX, Parsed, duration_minutes, parse_day, repeat_fields, session_fields
 
@@ -96,7 +97,7 @@ class ProgrammeController(Controller):
     @get("/programme", opt=staff_rule(MANAGE))
     async def programme(self, staff: StaffUser, venue_id: FromQuery[str] = "", week: FromQuery[str] = "") -> Template:
         venues = await venues_for(staff.venue_filter())
-        chosen = int(venue_id) if venue_id.isdigit() and any(v["id"] == int(venue_id) for v in venues) else None
+        chosen = int(venue_id) if is_digits(venue_id) and any(v["id"] == int(venue_id) for v in venues) else None
         monday = week_start(parse_day(week) or datetime.now(timezone.utc).date())
         rows = await programme_week(monday, staff.venue_filter(), chosen)
         days: dict[date, list[dict]] = {}

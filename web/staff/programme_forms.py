@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 from booking.clashes import MAX_BUFFER_MINUTES
 from booking.series import MAX_OCCURRENCES, Frequency, Repeat
 from booking.staff_access import MAX_ROW_ID
+from booking.validation import is_digits
 
 SKIP_PREFIX = "skip-"  #: a ticked "skip this date" box is named skip-YYYY-MM-DD
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
@@ -28,14 +29,14 @@ class Parsed:
             return
         if not text:
             self.errors[name] = f"Enter {label}"
-        elif not text.isdigit() or not low <= int(text) <= high:
+        elif not is_digits(text) or not low <= int(text) <= high:
             self.errors[name] = f"{label[0].upper()}{label[1:]} must be a whole number from {low} to {high}"
         else:
             self.values[name] = int(text)
 
     def row_id(self, name: str, label: str, raw: str) -> None:
         text = raw.strip()
-        if not text.isdigit() or not 0 < int(text) <= MAX_ROW_ID:
+        if not is_digits(text) or not 0 < int(text) <= MAX_ROW_ID:
             self.errors[name] = f"Choose {label}"
         else:
             self.values[name] = int(text)

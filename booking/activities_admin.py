@@ -12,9 +12,9 @@ from typing import Any
 
 from piccolo.query import WhereRaw
 
-from booking.admin_fields import FormReader, InvalidDetails, NotFound, StillInUse
+from booking.admin_fields import FormReader, InvalidDetails, NotFound
 from booking.audit import changed_fields, record_audit
-from booking.catalogue_admin import count_upcoming, free_slug, sessions_phrase, them
+from booking.catalogue_admin import change_archived, free_slug
 from booking.rules import InvalidReminderHours, parse_reminder_hours
 from booking.staff import StaffUser
 from booking.states import ActivityCategory, WaitlistMode
@@ -223,24 +223,9 @@ async def set_activity_archived(
         current = await _activity_row(activity_id)
         if current["archived"] == archived:
             return False
-        if archived:
-            upcoming = await count_upcoming(Session.activity, activity_id, now)
-            if upcoming:
-                raise StillInUse(
-                    f"{current['title']} has {sessions_phrase(upcoming)}. "
-                    f"Move or cancel {them(upcoming)} before you archive the activity."
-                )
-        await Activity.update({Activity.archived: archived}).where(Activity.id == activity_id)
-        action, verb = ("activity.archived", "Archived") if archived else ("activity.unarchived", "Brought back")
-        await record_audit(
-            actor,
-            action,
-            "activity",
-            activity_id,
-            summary=f"{verb} the activity {current['title']}",
-            before={"archived": not archived},
-            after={"archived": archived},
-            now=now,
+        await change_archived(
+            actor, Activity, activity_id, kind="activity", name=current["title"], archived=archived,
+            sessions_of=Session.activity, now=now,
         )
     return True
 
@@ -318,22 +303,15 @@ async def set_partner_archived(
     actor: StaffUser, partner_id: int, archived: bool, *, now: datetime | None = None
 ) -> bool:
     """Archive (or bring back) a partner; False if it already was. Bringing one back needs its name free."""
+    now = _now(now)
     async with write_transaction(Partner._meta.db):
         current = await _partner_row(partner_id)
         if current["archived"] == archived:
             return False
         if not archived:
             await _check_partner_name_free(current["name"], partner_id)
-        await Partner.update({Partner.archived: archived}).where(Partner.id == partner_id)
-        action, verb = ("partner.archived", "Archived") if archived else ("partner.unarchived", "Brought back")
-        await record_audit(
-            actor,
-            action,
-            "partner",
-            partner_id,
-            summary=f"{verb} the partner {current['name']}",
-            before={"archived": not archived},
-            after={"archived": archived},
+        await change_archived(
+            actor, Partner, partner_id, kind="partner", name=current["name"], archived=archived, sessions_of=None,
             now=now,
         )
     return True

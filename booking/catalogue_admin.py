@@ -7,7 +7,9 @@ from datetime import datetime
 from piccolo.columns import Column
 from piccolo.table import Table
 
-from booking.admin_fields import InvalidDetails, slugify
+from booking.admin_fields import InvalidDetails, StillInUse, slugify
+from booking.audit import record_audit
+from booking.staff import StaffUser
 from booking.states import SessionStatus
 from booking.tables import Session
 
@@ -51,3 +53,33 @@ def sessions_phrase(count: int) -> str:
 
 def them(count: int) -> str:
     return "it" if count == 1 else "them"
+
+
+async def change_archived(
+    actor: StaffUser,
+    table: type[Table],
+    row_id: int,
+    *,
+    kind: str,
+    name: str,
+    archived: bool,
+    sessions_of: Column | None,
+    venue_id: int | None = None,
+    now: datetime,
+) -> None:
+    """Archive a venue, room, activity or partner (or bring it back), with its audit entry; inside the caller's
+    write transaction. Archiving waits until nothing is booked in it: no upcoming sessions whose ``sessions_of``
+    column (``Session.room``, ``Session.activity`` …) is this row.
+    """
+    if archived and sessions_of is not None:
+        upcoming = await count_upcoming(sessions_of, row_id, now)
+        if upcoming:
+            raise StillInUse(
+                f"{name} has {sessions_phrase(upcoming)}. Move or cancel {them(upcoming)} before you archive the {kind}."
+            )
+    await table.update({table._meta.get_column_by_name("archived"): archived}).where(table._meta.primary_key == row_id)
+    action, verb = (f"{kind}.archived", "Archived") if archived else (f"{kind}.unarchived", "Brought back")
+    await record_audit(
+        actor, action, kind, row_id, summary=f"{verb} the {kind} {name}",
+        before={"archived": not archived}, after={"archived": archived}, venue_id=venue_id, now=now,
+    )

@@ -10,9 +10,13 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from booking.admin_fields import COORDINATE_PLACES, FormReader, InvalidDetails, NotFound, StillInUse
+from booking.admin_fields import COORDINATE_PLACES, FormReader, InvalidDetails, NotFound
 from booking.audit import changed_fields, record_audit
-from booking.catalogue_admin import count_upcoming, free_slug, sessions_phrase, them, upcoming_scheduled
+from booking.catalogue_admin import (
+    change_archived,
+    free_slug,
+    upcoming_scheduled,
+)
 from booking.staff import StaffUser
 from booking.tables import Room, Session, Venue
 from booking.timefmt import format_when
@@ -155,24 +159,9 @@ async def set_venue_archived(actor: StaffUser, venue_id: int, archived: bool, *,
         current = await _venue_row(venue_id)
         if current["archived"] == archived:
             return False
-        if archived:
-            upcoming = await count_upcoming(Session.room.venue, venue_id, now)
-            if upcoming:
-                raise StillInUse(
-                    f"{current['name']} has {sessions_phrase(upcoming)}. Move or cancel {them(upcoming)} before you archive the venue."
-                )
-        await Venue.update({Venue.archived: archived}).where(Venue.id == venue_id)
-        action, verb = ("venue.archived", "Archived") if archived else ("venue.unarchived", "Brought back")
-        await record_audit(
-            actor,
-            action,
-            "venue",
-            venue_id,
-            summary=f"{verb} the venue {current['name']}",
-            before={"archived": not archived},
-            after={"archived": archived},
-            venue_id=venue_id,
-            now=now,
+        await change_archived(
+            actor, Venue, venue_id, kind="venue", name=current["name"], archived=archived,
+            sessions_of=Session.room.venue, venue_id=venue_id, now=now,
         )
     return True
 
@@ -285,25 +274,10 @@ async def set_room_archived(actor: StaffUser, room_id: int, archived: bool, *, n
         current = await _room_row(room_id)
         if current["archived"] == archived:
             return False
-        if archived:
-            upcoming = await count_upcoming(Session.room, room_id, now)
-            if upcoming:
-                raise StillInUse(
-                    f"{current['name']} has {sessions_phrase(upcoming)}. Move or cancel {them(upcoming)} before you archive the room."
-                )
-        else:
+        if not archived:
             await _check_room_name_free(current["venue"], current["name"], room_id)
-        await Room.update({Room.archived: archived}).where(Room.id == room_id)
-        action, verb = ("room.archived", "Archived") if archived else ("room.unarchived", "Brought back")
-        await record_audit(
-            actor,
-            action,
-            "room",
-            room_id,
-            summary=f"{verb} the room {current['name']}",
-            before={"archived": not archived},
-            after={"archived": archived},
-            venue_id=current["venue"],
-            now=now,
+        await change_archived(
+            actor, Room, room_id, kind="room", name=current["name"], archived=archived,
+            sessions_of=Session.room, venue_id=current["venue"], now=now,
         )
     return True

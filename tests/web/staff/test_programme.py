@@ -197,3 +197,34 @@ async def test_changing_this_and_the_later_sessions_of_a_series(as_coordinator, 
     rows = await Session.select(Session.id, Session.starts_at).where(Session.series == series_id).order_by(Session.starts_at)
     local_times = [r["starts_at"].astimezone(ZoneInfo(LONDON)).strftime("%H:%M") for r in rows]
     assert local_times == ["15:00", "18:00", "18:00"]
+
+
+async def test_two_coordinators_submitting_overlapping_sessions_at_once_one_succeeds(
+    db, data_dir, own_venue, coordinator
+):
+    """Two browsers, each signed in as a coordinator of the venue, press "Schedule session" at the same moment."""
+    import asyncio
+
+    from tests.web.conftest import browser, web_settings
+    from tests.web.staff.support import make_staff, sign_in, staff_csrf
+
+    room, activity = await make_room(own_venue, capacity=20), await make_activity(title="Chess club")
+    second = await make_staff("coordinator", [own_venue])
+    page = f"/staff/venues/{own_venue.id}/sessions/new"
+    async with browser(web_settings(db, data_dir)) as first_client, browser(web_settings(db, data_dir)) as second_client:
+        tokens = []
+        for client, member in ((first_client, coordinator), (second_client, second)):
+            await sign_in(client, member)
+            tokens.append(await staff_csrf(client, page))
+        for days in range(30, 35):  # several rounds, each a new time in the same room
+            first, second_response = await asyncio.gather(
+                first_client.post(page, data={**form(activity, room, date=in_days(days)), "_csrf_token": tokens[0]}),
+                second_client.post(
+                    page, data={**form(activity, room, date=in_days(days), start="15:30", end="16:30"),
+                                "_csrf_token": tokens[1]},
+                ),
+            )
+            assert sorted([first.status_code, second_response.status_code]) == [303, 422]
+            loser = first if first.status_code == 422 else second_response
+            assert "Chess club is in Community room" in html.unescape(loser.text)
+        assert await Session.count().where(Session.room == room.id) == 5

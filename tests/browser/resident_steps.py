@@ -6,6 +6,7 @@ import asyncio
 import re
 import time
 import uuid
+import weakref
 
 from playwright.async_api import Page, expect
 
@@ -90,22 +91,44 @@ async def axe_as_shown(page: Page) -> list[dict]:
         return await asyncio.wait_for(axe_violations(page), timeout=60)
     html = await page.content()
     url = page.url
-    browser = page.context.browser
-    assert browser is not None
-    context = await browser.new_context()
+    checker = await _checker_for(page)
+
+    async def serve_as_seen(route) -> None:
+        await route.fulfill(status=200, content_type="text/html", body=html)
+
+    await checker.route(url, serve_as_seen)
     try:
-        checker = await context.new_page()
-        await checker.route("**/*.js", lambda route: route.abort())
-        await checker.route(url, lambda route: route.fulfill(status=200, content_type="text/html", body=html))
         await checker.goto(url)
         return await asyncio.wait_for(axe_violations(checker), timeout=60)
     finally:
-        await context.close()
+        await checker.unroute(url, serve_as_seen)
+
+
+_checkers: dict[int, Page] = {}  #: per browser: one page, scripts on, the site's own scripts blocked
+
+
+async def _checker_for(page: Page) -> Page:
+    browser = page.context.browser
+    assert browser is not None
+    checker = _checkers.get(id(browser))
+    if checker is None or checker.is_closed():
+        context = await browser.new_context()
+        checker = await context.new_page()
+        await checker.route("**/*.js", lambda route: route.abort())
+        _checkers[id(browser)] = checker
+    return checker
+
+
+_scripts_by_context: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 async def _scripts_enabled(page: Page) -> bool:
-    """Whether the page runs scripts: a timer fires only where JavaScript is on."""
-    try:
-        return await asyncio.wait_for(page.evaluate("new Promise(r => setTimeout(() => r(true), 0))"), timeout=2)
-    except TimeoutError:
-        return False
+    """Whether the page runs scripts: a timer fires only where JavaScript is on (asked once per browser context)."""
+    known = _scripts_by_context.get(page.context)
+    if known is None:
+        try:
+            known = await asyncio.wait_for(page.evaluate("new Promise(r => setTimeout(() => r(true), 0))"), timeout=2)
+        except TimeoutError:
+            known = False
+        _scripts_by_context[page.context] = known
+    return known

@@ -10,10 +10,15 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, Route, expect
+from playwright.async_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.conftest import axe_violations
-from tests.browser.resident_steps import REFERENCE, new_email, request_sign_in_link, sign_in_link_from_mailbox
+from tests.browser.resident_steps import (
+    REFERENCE,
+    axe_as_shown,
+    new_email,
+    request_sign_in_link,
+    sign_in_link_from_mailbox,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -24,41 +29,16 @@ CONTACT_LABEL = "Enter the email address or mobile number you booked with"
 class Checked:
     """axe-core results for every page a test visits, keyed by what the page was and its URL.
 
-    axe-core cannot run in a page with JavaScript off (its promise never settles), so a page seen without
-    JavaScript is checked as served: its HTML, at its own URL, in a page of a JavaScript-on context
-    (stylesheets and images load from the app as usual).
+    A page seen without JavaScript is checked as served (``axe_as_shown``): axe-core cannot run there.
     """
 
     def __init__(self, browser: Browser, javascript: bool) -> None:
-        self.browser = browser
-        self.javascript = javascript
         self.results: dict[str, list] = {}
-        self._axe_context: BrowserContext | None = None
 
     async def page(self, page: Page, what: str) -> None:
-        where = f"{what} ({page.url})"
-        if self.javascript:
-            self.results[where] = await axe_violations(page)
-            return
-        html = await page.content()
-        if self._axe_context is None:
-            self._axe_context = await self.browser.new_context()
-        checker = await self._axe_context.new_page()
-
-        async def serve_as_seen(route: Route) -> None:
-            if route.request.resource_type == "document":
-                await route.fulfill(status=200, content_type="text/html; charset=utf-8", body=html)
-            else:
-                await route.continue_()
-
-        await checker.route("**/*", serve_as_seen)
-        await checker.goto(page.url)
-        self.results[where] = await axe_violations(checker)
-        await checker.close()
+        self.results[f"{what} ({page.url})"] = await axe_as_shown(page)
 
     async def assert_clean(self) -> None:
-        if self._axe_context is not None:
-            await self._axe_context.close()
         failing = {where: found for where, found in self.results.items() if found}
         assert failing == {}, f"axe-core violations on: {', '.join(failing)}\n{failing}"
 

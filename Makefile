@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test migrate seed clean
+.PHONY: run test migrate seed bench clean
 
 # `commons up` migrates and, on an empty database, loads the demo before it starts.
 run: $(VENV)/.installed
@@ -19,6 +19,10 @@ migrate: $(VENV)/.installed
 
 seed: migrate
 	$(BIN)/commons seed demo
+
+# Ceilings, rush and browse on this machine against a fresh PostgreSQL database (docs/benchmarks.md).
+bench: $(VENV)/.installed
+	$(BIN)/python -m bench.run
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -1,0 +1,231 @@
+"""``make bench``: ceilings, rush and browse against a fresh PostgreSQL database, in one run.
+
+Creates ``commons_bench_<pid>``, migrates it and loads the demo, runs everything, prints a table and
+the targets, writes ``bench/results/latest.json``, then drops the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+
+from bench import report
+from bench.browse import browse
+from bench.ceilings import http_load, raw_transaction
+from bench.rush import rush
+from bench.servers import BIN, ROOT, start_commons, start_static
+
+ADMIN_URL = os.environ.get("COMMONS_BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+LEVELS = (16, 64, 256)
+SECONDS = 3.0  #: each timed load (ceilings and browse) runs this long per level
+CAPACITY = 40
+CEILING_RESIDENTS = 200_000  #: more than the raw ceiling can book in its timed runs
+
+
+def _database_url(name: str) -> str:
+    return ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+async def _fixtures(dsn: str) -> dict:
+    """A venue, a big room and an activity for the bench's own sessions, and one resident for the ceiling."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        now = datetime.now(UTC)
+        venue = await conn.fetchval(
+            "INSERT INTO venue (name, slug, address, postcode, time_zone, opening_hours, phone, accessibility,"
+            " archived, created_at) VALUES ('Bench Hall', 'bench-hall', '1 Bench Street', 'ST1 1AA',"
+            " 'Europe/London', '', '', '', false, $1) RETURNING id",
+            now,
+        )
+        room = await conn.fetchval(
+            "INSERT INTO room (venue, name, capacity, step_free_access, hearing_loop, accessible_toilet,"
+            " accessibility_notes, archived) VALUES ($1, 'Main hall', 1000000, true, false, false, '', false)"
+            " RETURNING id",
+            venue,
+        )
+        activity = await conn.fetchval(
+            "INSERT INTO activity (title, slug, category, description, max_party_size, archived, waitlist_mode,"
+            " reminder_hours, booking_opens_days, booking_closes_hours, max_active_bookings, default_capacity,"
+            " default_duration_minutes) VALUES ('Bench rush', 'bench-rush', 'yoga_and_movement', '', 4, false,"
+            " 'offer', '24,2', 28, 1, 0, 40, 60) RETURNING id"
+        )
+        first_resident = await conn.fetchval(
+            "WITH made AS (INSERT INTO resident (name, email, contact_by_email, contact_by_sms, created_at,"
+            " calendar_feed_version) SELECT 'Ceiling ' || n, 'ceiling-' || n || '@example.org', true, false, $1, 1"
+            " FROM generate_series(1, $2) AS n RETURNING id) SELECT min(id) FROM made",
+            now,
+            CEILING_RESIDENTS,
+        )
+        browse_session = await conn.fetchval(
+            "SELECT id FROM session WHERE status = 'scheduled' AND starts_at > now() + interval '2 days'"
+            " AND activity <> $1 ORDER BY starts_at LIMIT 1",
+            activity,
+        )
+        return {
+            "activity": activity,
+            "room": room,
+            "residents": range(first_resident, first_resident + CEILING_RESIDENTS),
+            "browse_session": browse_session,
+        }
+    finally:
+        await conn.close()
+
+
+async def _new_session(dsn: str, fixtures: dict, capacity: int, slot: int) -> int:
+    """A session of the bench activity in its own room, two hours apart from the others (no clash)."""
+    starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3, hours=2 * slot)
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetchval(
+            "INSERT INTO session (activity, room, starts_at, ends_at, capacity, booked, held, status, created_at,"
+            " updated_at, setup_minutes, cleardown_minutes) VALUES ($1, $2, $3, $4, $5, 0, 0, 'scheduled', now(),"
+            " now(), 0, 0) RETURNING id",
+            fixtures["activity"],
+            fixtures["room"],
+            starts,
+            starts + timedelta(hours=1),
+            capacity,
+        )
+    finally:
+        await conn.close()
+
+
+async def _invariant(dsn: str, session_id: int) -> dict:
+    conn = await asyncpg.connect(dsn)
+    try:
+        row = await conn.fetchrow(
+            "SELECT s.capacity, s.booked, s.held,"
+            " (SELECT coalesce(sum(party_size), 0) FROM booking b WHERE b.session = s.id AND b.status = 'confirmed')"
+            " AS confirmed,"
+            " (SELECT count(*) FROM waitlist_entry w WHERE w.session = s.id) AS waiting"
+            " FROM session s WHERE s.id = $1",
+            session_id,
+        )
+    finally:
+        await conn.close()
+    figures = dict(row)
+    figures["holds"] = figures["confirmed"] == figures["capacity"] == figures["booked"]
+    return figures
+
+
+def _commons(env: dict[str, str], *args: str) -> None:
+    subprocess.run([str(BIN / "commons"), *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def _machine(dsn_version: str) -> dict:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem_kb = int(
+        next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    )
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu,
+        "ram_gib": round(mem_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "postgresql": dsn_version,
+        # Other work on the machine skews every figure: a load average above the CPU count means contention.
+        "load_average_at_start": [round(load, 2) for load in os.getloadavg()],
+    }
+
+
+async def measure(dsn: str, env: dict[str, str], logs: Path) -> dict:
+    fixtures = await _fixtures(dsn)
+    conn = await asyncpg.connect(dsn)
+    pg_version = await conn.fetchval("SHOW server_version")
+    await conn.close()
+    results: dict = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": _machine(pg_version),
+        "settings": {"levels": LEVELS, "seconds_per_timed_load": SECONDS, "rush_capacity": CAPACITY},
+        "ceilings": {"raw_transaction": {}, "static_template": {}},
+        "rush": {},
+        "browse": {"whats_on": {}, "session_page": {}},
+        "not_measured": ["events (commit to SMTP p50/p99, backlog drain)", "scale (1,000,000 bookings)"],
+    }
+    ceiling_session = await _new_session(dsn, fixtures, 1_000_000, slot=0)
+    residents = iter(fixtures["residents"])
+    for level in LEVELS:
+        print(f"raw transaction ceiling, {level} concurrent", flush=True)
+        results["ceilings"]["raw_transaction"][str(level)] = await raw_transaction(
+            dsn, ceiling_session, residents, level, SECONDS
+        )
+    static = start_static(logs / "static.log")
+    try:
+        for level in LEVELS:
+            print(f"static template ceiling, {level} concurrent", flush=True)
+            results["ceilings"]["static_template"][str(level)] = await http_load(static.url + "/", level, SECONDS)
+    finally:
+        static.stop()
+    app = start_commons(env, logs / "commons.log")
+    try:
+        for slot, level in enumerate(LEVELS, start=1):
+            print(f"rush, {level} concurrent residents", flush=True)
+            session_id = await _new_session(dsn, fixtures, CAPACITY, slot)
+            figures = await rush(app.url, session_id, level, first_resident=slot * 100_000)
+            figures["invariant"] = await _invariant(dsn, session_id)
+            results["rush"][str(level)] = figures
+        for level in LEVELS:
+            print(f"browse, {level} concurrent", flush=True)
+            for page, figures in (await browse(app.url, fixtures["browse_session"], level, SECONDS)).items():
+                results["browse"][page][str(level)] = figures
+    finally:
+        app.stop()
+    results["machine"]["load_average_at_end"] = [round(load, 2) for load in os.getloadavg()]
+    results["targets"] = report.targets(results)
+    return results
+
+
+def main() -> int:
+    name = f"commons_bench_{os.getpid()}"
+    dsn = _database_url(name)
+    with tempfile.TemporaryDirectory(prefix="commons-bench-") as data_dir:
+        env = {
+            **os.environ,
+            "COMMONS_DATABASE_URL": dsn,
+            "COMMONS_DATA_DIR": data_dir,
+            "COMMONS_BOOKING_RATE_LIMIT": "1000000",  # one client address plays every resident
+        }
+        env.pop("COMMONS_NATS_URL", None)  # bookings do not wait on NATS; events are not measured here
+        logs = report.RESULTS
+        logs.mkdir(exist_ok=True)
+        asyncio.run(_admin(f"CREATE DATABASE {name}"))
+        try:
+            _commons(env, "migrate")
+            _commons(env, "seed", "demo")
+            results = asyncio.run(measure(dsn, env, logs))
+        finally:
+            asyncio.run(_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    report.print_table(results)
+    print(f"\nwritten to {report.write(results).relative_to(ROOT)}")
+    broken = [level for level, fig in results["rush"].items() if not fig["invariant"]["holds"]]
+    if broken:
+        print(f"INVARIANT BROKEN at {broken}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _admin(statement: str) -> None:
+    conn = await asyncpg.connect(ADMIN_URL)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

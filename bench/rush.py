@@ -1,0 +1,115 @@
+"""The rush: residents booking one popular session through the real HTML forms, over HTTP.
+
+Each resident has its own ``httpx.AsyncClient`` (its own cookies): GET the session page (CSRF token and
+idempotency key), POST the details, POST "Confirm booking". A resident told the session is full joins
+the waiting list from the page they were shown; if even that is refused, they were told it is full.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+import time
+from collections import Counter
+
+import httpx
+
+from bench.report import summary
+from bench.servers import http_client
+
+CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
+IDEMPOTENCY_INPUT = re.compile(r'name="idempotency_key" value="([^"]*)"')
+CONFIRM_FORM = re.compile(r'<form[^>]*action="[^"]*/book/confirm".*?</form>', re.S)
+HIDDEN_INPUT = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
+WAITLIST_FORM = re.compile(r'action="[^"]*/waitlist"')
+FULL = 409
+MIN_RESIDENTS = 120  #: residents per level: at least three times the places, so most are turned away
+
+
+class Unexpected(Exception):
+    """A response that is neither a step of the journey nor the expected "full"."""
+
+
+def _details(resident: int) -> dict[str, str]:
+    return {
+        "name": f"Bench Resident {resident}",
+        "email": f"bench-{resident}@example.org",
+        "phone": "",
+        "contact_email": "yes",
+        "party_size": "1",
+    }
+
+
+def _token(page: str) -> str:
+    match = CSRF_INPUT.search(page)
+    if not match:
+        raise Unexpected("no CSRF token on the page")
+    return match.group(1)
+
+
+async def _join_waitlist(http: httpx.AsyncClient, session_id: int, page: str, details: dict) -> str:
+    if not WAITLIST_FORM.search(page):
+        return "full"  # told it is full and shown no waiting list
+    response = await http.post(f"/sessions/{session_id}/waitlist", data={**details, "_csrf_token": _token(page)})
+    if response.status_code == 303:
+        return "waitlisted"
+    if response.status_code == FULL:
+        return "full"
+    raise Unexpected(f"waitlist {response.status_code}")
+
+
+async def resident_books(base_url: str, session_id: int, resident: int) -> str:
+    """One resident's whole journey; returns booked, waitlisted or full."""
+    details = _details(resident)
+    async with http_client(base_url=base_url, follow_redirects=False) as http:
+        page = await http.get(f"/sessions/{session_id}")
+        if page.status_code != 200:
+            raise Unexpected(f"session page {page.status_code}")
+        key = IDEMPOTENCY_INPUT.search(page.text)
+        if not key:  # full already: the page shows the waiting-list form instead
+            return await _join_waitlist(http, session_id, page.text, details)
+        form = {**details, "idempotency_key": key.group(1), "_csrf_token": _token(page.text)}
+        checked = await http.post(f"/sessions/{session_id}/book", data=form)
+        if checked.status_code == FULL:
+            return await _join_waitlist(http, session_id, checked.text, details)
+        match = CONFIRM_FORM.search(checked.text) if checked.status_code == 200 else None
+        if not match:
+            raise Unexpected(f"details {checked.status_code}")
+        confirm = {name: html.unescape(value) for name, value in HIDDEN_INPUT.findall(match.group(0))}
+        done = await http.post(f"/sessions/{session_id}/book/confirm", data=confirm)
+        if done.status_code == 303:
+            return "booked"
+        if done.status_code == FULL:
+            return await _join_waitlist(http, session_id, done.text, details)
+        raise Unexpected(f"confirm {done.status_code}")
+
+
+async def rush(base_url: str, session_id: int, concurrency: int, first_resident: int) -> dict:
+    """``max(concurrency, MIN_RESIDENTS)`` residents, ``concurrency`` of them at a time."""
+    residents = max(concurrency, MIN_RESIDENTS)
+    gate = asyncio.Semaphore(concurrency)
+    outcomes: Counter[str] = Counter()
+    latencies: list[float] = []
+    errors: list[str] = []
+
+    async def one(resident: int) -> None:
+        async with gate:
+            start = time.perf_counter()
+            try:
+                outcome = await resident_books(base_url, session_id, resident)
+            except (Unexpected, httpx.HTTPError) as error:
+                errors.append(f"{type(error).__name__}: {error}")
+                return
+            latencies.append(time.perf_counter() - start)
+            outcomes[outcome] += 1
+
+    began = time.perf_counter()
+    await asyncio.gather(*(one(first_resident + n) for n in range(residents)))
+    figures = summary(latencies, time.perf_counter() - began)
+    figures.update(residents=residents, errors=len(errors), error_samples=sorted(set(errors))[:5], **outcomes)
+    figures["note"] = (
+        f"booked {outcomes['booked']}, waitlisted {outcomes['waitlisted']}, full {outcomes['full']}, "
+        f"errors {len(errors)}"
+    )
+    return figures

@@ -147,7 +147,7 @@ def _local_midnight(day: date, zone: str) -> datetime:
 
 
 class _Sql:
-    """Builds one raw statement's text and arguments in order (Piccolo's ``{}`` placeholders)."""
+    """Builds one raw statement's text and arguments in order (Piccolo's ``{}`` parameter slots)."""
 
     def __init__(self) -> None:
         self.args: list = []
@@ -169,7 +169,7 @@ def _session_scope(sql: _Sql, filters: ReportFilters, zones: dict[str, tuple[dat
                    venue_ids: Collection[int] | None, source: str = _FROM_SESSIONS) -> str:
     """FROM and WHERE for "sessions run" in the range, as aliases s (session), v (venue), a (activity).
 
-    Arguments are added in the order their placeholders appear in the text.
+    Arguments are added in the order their parameter slots appear in the text.
     """
     scheduled = f"s.status = {sql.arg(SessionStatus.SCHEDULED.value)}"
     windows = " OR ".join(

@@ -21,7 +21,7 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 from piccolo.engine.base import Engine  # noqa: E402
 
-from commons.db import bind_tables, close_pool, engine_for, open_pool  # noqa: E402
+from commons.db import bind_tables, close_pool, engine_for  # noqa: E402
 from tests.support.services import (  # noqa: E402
     NatsServer,
     create_pg_database,
@@ -91,7 +91,9 @@ class TestDatabase:
 
 async def _ready(database: TestDatabase) -> TestDatabase:
     if database.kind == "postgres" and database.engine.pool is None:
-        await open_pool(database.engine, max_size=40)
+        # Each test process (pytest-xdist runs two) shares the server's 100 connections with the worker processes
+        # that e2e and fault tests start: at most 20 here, and idle ones closed after 10 s, not kept for ever.
+        await database.engine.start_connection_pool(min_size=1, max_size=20, max_inactive_connection_lifetime=10)
         _open_engines.append(database.engine)
     bind_tables(database.engine)
     return database

@@ -9,7 +9,6 @@ from collections import Counter
 
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerInfo
-from nats.js.errors import NotFoundError
 
 from booking.service import BookingConfirmation, book_place
 from booking.tables import Session
@@ -20,6 +19,8 @@ from notifications.states import MessageStatus, Template
 from notifications.tables import OutboundMessage
 from tests.builders import make_session
 from tests.e2e.conftest import CommonsProcess
+from tests.support.jetstream import caught_up
+from tests.support.jetstream import consumer_info as durable_info
 from tests.support.services import wait_for_async
 
 NOTIFICATIONS = "notifications"  #: the notification workers' shared durable consumer
@@ -90,10 +91,7 @@ async def stream_msg_ids(js: JetStreamContext) -> Counter[str]:
 
 
 async def consumer_info(js: JetStreamContext, durable: str = NOTIFICATIONS) -> ConsumerInfo | None:
-    try:
-        return await js.consumer_info(STREAM_NAME, durable)
-    except NotFoundError:
-        return None  # no worker has created the durable yet
+    return await durable_info(js, durable)
 
 
 async def ack_wait(js: JetStreamContext) -> float:
@@ -108,8 +106,7 @@ async def settled(js: JetStreamContext, *durables: str) -> bool:
     if await OutboxEvent.count().where(OutboxEvent.published_at.is_null()):
         return False
     for durable in durables or (NOTIFICATIONS,):
-        info = await consumer_info(js, durable)
-        if info is None or info.num_pending or info.num_ack_pending:
+        if not await caught_up(js, durable):
             return False
     return not await OutboundMessage.count().where(OutboundMessage.status.is_in(UNFINISHED))
 

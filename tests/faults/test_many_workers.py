@@ -57,7 +57,9 @@ async def join_waiting_lists_then_cancel(sessions, made) -> set[str]:
         by_session[confirmation.session_id].append(confirmation)
     await asyncio.gather(
         *(
-            join_waitlist(s.id, ResidentDetails(f"Waiting {s.id}-{n}", f"waiting-{s.id}-{n}@example.org"), 1, SystemClock())
+            join_waitlist(
+                s.id, ResidentDetails(f"Waiting {s.id}-{n}", f"waiting-{s.id}-{n}@example.org"), 1, SystemClock()
+            )
             for s in sessions
             for n in range(FREED)
         )

@@ -49,7 +49,8 @@ async def test_every_booking_gets_one_confirmation_when_nats_is_killed_mid_run(s
     assert booked_at_kill < BOOKINGS, "every booking was made before the kill: nothing to test"
     await wait_for_async(
         lambda: booking.done() or len(made) >= booked_at_kill + BOOKED_WHILE_DOWN,
-        timeout=60, message=f"{BOOKED_WHILE_DOWN} bookings with NATS down",
+        timeout=60,
+        message=f"{BOOKED_WHILE_DOWN} bookings with NATS down",
     )
     await wait_for_async(failed_publish_recorded, timeout=30, message="the relay to record a failed publish")
     assert stack.nats.process.poll() is not None

@@ -29,7 +29,11 @@ POISON = b'{"specversion": "1.0", "id": "no-data-here"'  # cut off mid-object: n
 def dead_letters(stack) -> list[dict]:
     listing = subprocess.run(
         [sys.executable, "-m", "commons.cli", "events", "dead-letters", "--json"],
-        env=commons_env(stack.db.url, stack.data_dir), capture_output=True, text=True, timeout=60, check=False,
+        env=commons_env(stack.db.url, stack.data_dir),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert listing.returncode == 0, listing.stderr
     return json.loads(listing.stdout)

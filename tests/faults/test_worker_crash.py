@@ -82,7 +82,9 @@ async def test_a_worker_killed_before_acknowledging_an_event_sends_nothing_twice
     await wait_for_async(redelivered_and_settled, timeout=await ack_wait(jetstream) + 30, message="the redelivery")
     assert confirmations_mailed(stack.smtp.sink) == {c.reference: 1 for c in made}
     assert max(message_ids(stack.smtp.sink).values()) == 1
-    queued = await OutboundMessage.select(OutboundMessage.event_id).where(OutboundMessage.event_id.is_in(list(confirmed)))
+    queued = await OutboundMessage.select(OutboundMessage.event_id).where(
+        OutboundMessage.event_id.is_in(list(confirmed))
+    )
     assert sorted(row["event_id"] for row in queued) == sorted(confirmed), "an event was queued twice or not at all"
     processed = await ProcessedMessage.select(ProcessedMessage.event_id).where(
         (ProcessedMessage.consumer == NOTIFICATIONS) & ProcessedMessage.event_id.is_in(list(confirmed))

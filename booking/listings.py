@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from booking.states import ActivityCategory
 from booking.tables import Activity, Room, Venue
+from commons.compiled import compiled
 
 
 def _period(hours: int) -> str:
@@ -130,5 +131,10 @@ async def get_venue_page(slug: str) -> VenuePage | None:
 
 async def list_venue_choices() -> list[tuple[str, str]]:
     """(slug, name) of every live venue, by name: the What's on venue list."""
-    rows = await Venue.select(Venue.slug, Venue.name).where(Venue.archived == False).order_by(Venue.name)  # noqa: E712
+    query = compiled(
+        Venue,
+        "venue_choices",
+        lambda: Venue.select(Venue.slug, Venue.name).where(Venue.archived == False).order_by(Venue.name),  # noqa: E712
+    )
+    rows = await query.run({})
     return [(row["slug"], row["name"]) for row in rows]

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from booking.manage_links import signed_manage_token
 from booking.offer_links import signed_offer_token
-from booking.queries import BookingView, SessionView, get_booking, get_session
+from booking.queries import BOOKING_COLUMNS, BookingView, SessionView, booking_view, get_sessions
 from booking.states import ACTIVE_WAITLIST_STATUSES, BookingStatus, WaitlistOfferStatus
 from booking.tables import Booking, Resident, WaitlistEntry, WaitlistOffer
 
@@ -51,31 +51,43 @@ async def active_resident(resident_id: int) -> bool:
 
 
 async def _bookings_of(secret_key: str, resident_id: int, *, since: datetime | None = None) -> list[MyBooking]:
-    query = Booking.select(Booking.id, Booking.reference, Booking.manage_token_hash).where(
-        Booking.resident == resident_id
-    )
+    """Two queries however many bookings: the bookings, then their sessions."""
+    query = Booking.select(*BOOKING_COLUMNS, Booking.manage_token_hash).where(Booking.resident == resident_id)
     if since is not None:
         query = query.where(Booking.session.starts_at >= since)
     rows = await query.order_by(Booking.session.starts_at).order_by(Booking.id)
-    result = []
-    for row in rows:
-        view = await get_booking(row["id"])
-        if view is None:
-            continue
-        token = (
+    sessions = await get_sessions(row["session"] for row in rows)
+    return [
+        MyBooking(
+            booking_view(row, sessions[row["session"]]),
             signed_manage_token(secret_key, row["reference"], row["manage_token_hash"])
             if row["manage_token_hash"]
-            else None
+            else None,
         )
-        result.append(MyBooking(view, token))
-    return result
+        for row in rows
+    ]
+
+
+#: Each active entry's place in its session's queue (1 is next), for the sessions given.
+_POSITIONS_SQL = (
+    "SELECT id, ROW_NUMBER() OVER (PARTITION BY session ORDER BY created_at, id) AS position"
+    " FROM waitlist_entry WHERE status IN ({statuses}) AND session IN ({sessions})"
+)
+
+
+async def _positions(session_ids: list[int]) -> dict[int, int]:
+    statuses = sorted(ACTIVE_WAITLIST_STATUSES)
+    sql = _POSITIONS_SQL.format(
+        statuses=", ".join("{}" for _ in statuses), sessions=", ".join("{}" for _ in session_ids)
+    )
+    rows = await WaitlistEntry.raw(sql, *statuses, *session_ids)
+    return {row["id"]: row["position"] for row in rows}
 
 
 async def _waiting_places(secret_key: str, resident_id: int, now: datetime) -> list[MyWaitlistPlace]:
+    """Four queries however many places: the entries, their sessions, the queue positions, open offers."""
     entries = (
-        await WaitlistEntry.select(
-            WaitlistEntry.id, WaitlistEntry.session, WaitlistEntry.party_size, WaitlistEntry.created_at
-        )
+        await WaitlistEntry.select(WaitlistEntry.id, WaitlistEntry.session, WaitlistEntry.party_size)
         .where(
             (WaitlistEntry.resident == resident_id)
             & WaitlistEntry.status.is_in(list(ACTIVE_WAITLIST_STATUSES))
@@ -83,33 +95,31 @@ async def _waiting_places(secret_key: str, resident_id: int, now: datetime) -> l
         )
         .order_by(WaitlistEntry.session.starts_at)
     )
+    if not entries:
+        return []
+    sessions = await get_sessions(entry["session"] for entry in entries)
+    positions = await _positions(sorted(sessions))
+    offers = {
+        offer["entry"]: offer
+        for offer in await WaitlistOffer.select(
+            WaitlistOffer.id, WaitlistOffer.entry, WaitlistOffer.token_hash, WaitlistOffer.expires_at
+        ).where(
+            WaitlistOffer.entry.is_in([entry["id"] for entry in entries])
+            & (WaitlistOffer.status == WaitlistOfferStatus.OPEN.value)
+            & (WaitlistOffer.expires_at > now)
+        )
+    }
     places = []
     for entry in entries:
-        session = await get_session(entry["session"])
+        session = sessions.get(entry["session"])
         if session is None or session.is_cancelled:
             continue
-        ahead = await WaitlistEntry.count().where(
-            (WaitlistEntry.session == entry["session"])
-            & WaitlistEntry.status.is_in(list(ACTIVE_WAITLIST_STATUSES))
-            & (
-                (WaitlistEntry.created_at < entry["created_at"])
-                | ((WaitlistEntry.created_at == entry["created_at"]) & (WaitlistEntry.id < entry["id"]))
-            )
-        )
-        offer = (
-            await WaitlistOffer.select(WaitlistOffer.id, WaitlistOffer.token_hash, WaitlistOffer.expires_at)
-            .where(
-                (WaitlistOffer.entry == entry["id"])
-                & (WaitlistOffer.status == WaitlistOfferStatus.OPEN.value)
-                & (WaitlistOffer.expires_at > now)
-            )
-            .first()
-        )
+        offer = offers.get(entry["id"])
         places.append(
             MyWaitlistPlace(
                 entry_id=entry["id"],
                 party_size=entry["party_size"],
-                position=ahead + 1,
+                position=positions[entry["id"]],
                 session=session,
                 offer_token=signed_offer_token(secret_key, offer["id"], offer["token_hash"]) if offer else None,
                 offer_expires_at=offer["expires_at"] if offer else None,

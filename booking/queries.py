@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -16,6 +17,7 @@ from booking.rules import (
 from booking.states import ActivityCategory, SessionStatus
 from booking.tables import Booking, Session
 from booking.timefmt import format_when, iso_local
+from commons.compiled import Bind, compiled
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,15 @@ _SESSION_COLUMNS = (
 )
 
 
+async def get_sessions(session_ids: Iterable[int]) -> dict[int, SessionView]:
+    """Several sessions by id, in one query."""
+    ids = sorted(set(session_ids))
+    if not ids:
+        return {}
+    rows = await Session.select(*_SESSION_COLUMNS).where(Session.id.is_in(ids))
+    return {row["id"]: _view(row) for row in rows}
+
+
 def _view(row: dict) -> SessionView:
     return SessionView(**{key: row[key] for key in SessionView.__dataclass_fields__})
 
@@ -168,7 +179,8 @@ async def list_upcoming_sessions(
 
 
 async def get_session(session_id: int) -> SessionView | None:
-    row = await Session.select(*_SESSION_COLUMNS).where(Session.id == session_id).first()
+    query = compiled(Session, "get_session", lambda: Session.select(*_SESSION_COLUMNS).where(Session.id == Bind("id")))
+    row = await query.first({"id": session_id})
     return _view(row) if row else None
 
 
@@ -187,7 +199,7 @@ class BookingView:
     support_note: str = ""
 
 
-_BOOKING_COLUMNS = (
+BOOKING_COLUMNS = (
     Booking.id,
     Booking.reference,
     Booking.party_size,
@@ -202,11 +214,8 @@ _BOOKING_COLUMNS = (
 )
 
 
-async def _booking_view(row: dict | None) -> BookingView | None:
-    if row is None:
-        return None
-    session = await get_session(row["session"])
-    assert session is not None  # bookings cannot outlive their session (FK restrict)
+def booking_view(row: dict, session: SessionView) -> BookingView:
+    """A row of ``BOOKING_COLUMNS`` and its session, as a view."""
     return BookingView(
         id=row["id"],
         reference=row["reference"],
@@ -222,12 +231,20 @@ async def _booking_view(row: dict | None) -> BookingView | None:
     )
 
 
+async def _booking_view(row: dict | None) -> BookingView | None:
+    if row is None:
+        return None
+    session = await get_session(row["session"])
+    assert session is not None  # bookings cannot outlive their session (FK restrict)
+    return booking_view(row, session)
+
+
 async def get_booking(booking_id: int) -> BookingView | None:
-    return await _booking_view(await Booking.select(*_BOOKING_COLUMNS).where(Booking.id == booking_id).first())
+    return await _booking_view(await Booking.select(*BOOKING_COLUMNS).where(Booking.id == booking_id).first())
 
 
 async def get_booking_by_reference(reference: str) -> BookingView | None:
-    return await _booking_view(await Booking.select(*_BOOKING_COLUMNS).where(Booking.reference == reference).first())
+    return await _booking_view(await Booking.select(*BOOKING_COLUMNS).where(Booking.reference == reference).first())
 
 
 async def get_booking_by_manage_token(token: str) -> BookingView | None:
@@ -236,5 +253,5 @@ async def get_booking_by_manage_token(token: str) -> BookingView | None:
 
     if not token:
         return None
-    row = await Booking.select(*_BOOKING_COLUMNS).where(Booking.manage_token_hash == hash_token(token)).first()
+    row = await Booking.select(*BOOKING_COLUMNS).where(Booking.manage_token_hash == hash_token(token)).first()
     return await _booking_view(row)

@@ -23,6 +23,7 @@ from booking.queries import _SESSION_COLUMNS, SessionView, _view
 from booking.states import ActivityCategory, SessionStatus
 from booking.tables import Session, Venue
 from booking.validation import is_digits
+from commons.compiled import Bind, compiled
 
 MAX_DAYS_AHEAD = 365
 PAGE_SIZE = 20
@@ -262,9 +263,22 @@ def local_intervals(
     return intervals
 
 
-def _starts_within(intervals: list[tuple[datetime, datetime]]) -> WhereRaw:
-    sql = " OR ".join('("session"."starts_at" >= {} AND "session"."starts_at" < {})' for _ in intervals)
-    return WhereRaw(f"({sql})", *[moment for pair in intervals for moment in pair])
+@dataclass(frozen=True)
+class _Shape:
+    """Which conditions a search has, and how many values each takes: the key of its compiled SQL."""
+
+    category: bool
+    venue: bool
+    activity: bool
+    access: tuple[str, ...]
+    has_places: bool
+    near: int  #: how many venues are near enough (0: no postcode given)
+    zones: tuple[int, ...]  #: per venue time zone, how many local intervals (empty: no local filters)
+
+
+def _starts_within(zone: int, intervals: int) -> WhereRaw:
+    sql = " OR ".join('("session"."starts_at" >= {} AND "session"."starts_at" < {})' for _ in range(intervals))
+    return WhereRaw(f"({sql})", *[Bind(f"z{zone}i{i}{edge}") for i in range(intervals) for edge in "se"])
 
 
 def _any_of(conditions: Iterable):
@@ -274,9 +288,41 @@ def _any_of(conditions: Iterable):
     return combined
 
 
+def _conditions(shape: _Shape) -> list:
+    """The WHERE clause of a search of this shape, with a Bind for every value."""
+    where = [
+        Session.status == SessionStatus.SCHEDULED.value,
+        Session.activity.archived == False,  # noqa: E712 (Piccolo builds SQL from the comparison)
+        Session.room.venue.archived == False,  # noqa: E712
+    ]
+    if shape.category:
+        where.append(Session.activity.category == Bind("category"))
+    if shape.venue:
+        where.append(Session.room.venue.slug == Bind("venue"))
+    if shape.activity:
+        where.append(Session.activity.slug == Bind("activity"))
+    for need in shape.access:
+        where.append(ACCESS_NEEDS[need][1] == True)  # noqa: E712
+    if shape.has_places:
+        where.append(WhereRaw('"session"."capacity" - "session"."booked" - "session"."held" > 0'))
+    if shape.near:
+        where.append(Session.room.venue.slug.is_in([Bind(f"near{i}") for i in range(shape.near)]))
+    if shape.zones:
+        where.append(
+            _any_of(
+                (Session.room.venue.time_zone == Bind(f"zone{z}")) & _starts_within(z, intervals)
+                for z, intervals in enumerate(shape.zones)
+            )
+        )
+        where.append(Session.starts_at >= Bind("now"))  # the intervals start no earlier; this keeps the index in use
+    else:
+        where += [Session.starts_at >= Bind("now"), Session.starts_at < Bind("end")]
+    return where
+
+
 async def _venue_places() -> list[_VenuePlace]:
     rows = await Venue.select(Venue.id, Venue.slug, Venue.latitude, Venue.longitude, Venue.time_zone).where(
-        Venue.archived == False  # noqa: E712 (Piccolo builds SQL from the comparison)
+        Venue.archived == False  # noqa: E712
     )
     return [_VenuePlace(**row) for row in rows]
 
@@ -285,27 +331,21 @@ async def search_sessions(filters: SearchFilters, now: datetime, page_size: int 
     """Scheduled, upcoming sessions matching the filters, soonest first; one page of them and the total.
 
     Two queries (a count and the page), plus one of the venue table when the filters need venues'
-    places or time zones (near, dates, days, time of day).
+    places or time zones (near, dates, days, time of day). Each shape of search is built with Piccolo
+    once (booking/compiled.py).
     """
     empty = SearchResults(sessions=[], total=0, page=1, pages=1, page_size=page_size)
     end = now + timedelta(days=MAX_DAYS_AHEAD)
-    where = [
-        Session.status == SessionStatus.SCHEDULED.value,
-        Session.activity.archived == False,  # noqa: E712
-        Session.room.venue.archived == False,  # noqa: E712
-    ]
-    if filters.category:
-        where.append(Session.activity.category == filters.category)
-    if filters.venue:
-        where.append(Session.room.venue.slug == filters.venue)
-    if filters.activity:
-        where.append(Session.activity.slug == filters.activity)
-    for need in filters.access:
-        where.append(ACCESS_NEEDS[need][1] == True)  # noqa: E712
-    if filters.has_places:
-        where.append(WhereRaw('"session"."capacity" - "session"."booked" - "session"."held" > 0'))
-
+    values: dict[str, object] = {
+        "category": filters.category,
+        "venue": filters.venue,
+        "activity": filters.activity,
+        "now": now,
+        "end": end,
+    }
     distances: dict[str, float] = {}
+    near_slugs: list[str] = []
+    zones: list[tuple[str, list[tuple[datetime, datetime]]]] = []
     local_filters = filters.days or filters.times or filters.date_from or filters.date_to
     if filters.near or local_filters:
         venues = await _venue_places()
@@ -319,35 +359,47 @@ async def search_sessions(filters: SearchFilters, now: datetime, page_size: int 
             distances = {slug: miles for slug, miles in distances.items() if miles <= filters.within}
             if not distances:
                 return empty
-            where.append(Session.room.venue.slug.is_in(sorted(distances)))
+            near_slugs = sorted(distances)
             venues = [v for v in venues if v.slug in distances]
         if local_filters:
-            zones = sorted({v.time_zone for v in venues})
-            per_zone = [(zone, local_intervals(filters, zone, now, end)) for zone in zones]
-            condition = _any_of(
-                (Session.room.venue.time_zone == zone) & _starts_within(intervals)
-                for zone, intervals in per_zone
-                if intervals
-            )
-            if condition is None:
+            per_zone = [
+                (zone, local_intervals(filters, zone, now, end)) for zone in sorted({v.time_zone for v in venues})
+            ]
+            zones = [(zone, intervals) for zone, intervals in per_zone if intervals]
+            if not zones:
                 return empty
-            where.append(condition)
-    if not local_filters:
-        where += [Session.starts_at >= now, Session.starts_at < end]
-    else:
-        where.append(Session.starts_at >= now)  # the intervals start no earlier; this keeps the index in use
+    for i, slug in enumerate(near_slugs):
+        values[f"near{i}"] = slug
+    for z, (zone, intervals) in enumerate(zones):
+        values[f"zone{z}"] = zone
+        for i, (low, high) in enumerate(intervals):
+            values[f"z{z}i{i}s"], values[f"z{z}i{i}e"] = low, high
+    shape = _Shape(
+        category=bool(filters.category),
+        venue=bool(filters.venue),
+        activity=bool(filters.activity),
+        access=filters.access,
+        has_places=filters.has_places,
+        near=len(near_slugs),
+        zones=tuple(len(intervals) for _, intervals in zones),
+    )
 
-    total = await Session.count().where(*where)
+    counting = compiled(Session, ("search.count", shape), lambda: Session.count().where(*_conditions(shape)))
+    [row] = await counting.run(values)
+    total = row["count"]
     pages = max(1, math.ceil(total / page_size))
     page = min(filters.page, pages)
-    rows = (
-        await Session.select(*_SESSION_COLUMNS)
-        .where(*where)
-        .order_by(Session.starts_at)
-        .order_by(Session.id)
-        .limit(page_size)
-        .offset((page - 1) * page_size)
+    listing = compiled(
+        Session,
+        ("search.page", shape),
+        lambda: (
+            Session.select(*_SESSION_COLUMNS)
+            .where(*_conditions(shape))
+            .order_by(Session.starts_at)
+            .order_by(Session.id)
+        ),
     )
+    rows = await listing.run(values, " LIMIT {} OFFSET {}", page_size, (page - 1) * page_size)
     return SearchResults(
         sessions=[_view(row) for row in rows],
         total=total,

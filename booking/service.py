@@ -27,6 +27,7 @@ from booking.rules import check_active_bookings, check_booking_window, check_par
 from booking.states import BookingSource, BookingStatus, SessionStatus
 from booking.tables import Booking, Session
 from booking.validation import MAX_SUPPORT_NOTE, ResidentDetails
+from commons.compiled import Bind, compiled
 from commons.db import UNIQUE_VIOLATION_ERRORS, write_transaction
 from events.outbox import record_event
 
@@ -138,8 +139,10 @@ async def book_place(
 
 async def _repeat_of(key_hash: str, session_id: int) -> BookingConfirmation | None:
     """The booking an idempotency key already made, or None; the key for another session is an error."""
-    row = (
-        await Booking.select(
+    query = compiled(
+        Booking,
+        "booking_by_idempotency_key",
+        lambda: Booking.select(
             Booking.id,
             Booking.reference,
             Booking.session,
@@ -150,10 +153,9 @@ async def _repeat_of(key_hash: str, session_id: int) -> BookingConfirmation | No
             Booking.session.capacity.as_alias("capacity"),
             Booking.session.booked.as_alias("booked"),
             Booking.session.held.as_alias("held"),
-        )
-        .where(Booking.idempotency_key_hash == key_hash)
-        .first()
+        ).where(Booking.idempotency_key_hash == Bind("key")),
     )
+    row = await query.first({"key": key_hash})
     if row is None:
         return None
     if row["session"] != session_id:
@@ -260,8 +262,10 @@ async def _load_bookable_session(session_id: int, now: datetime, *, check_window
 
     ``check_window``: also the activity's booking window (opens N days before, closes M hours before).
     """
-    session = (
-        await Session.select(
+    query = compiled(
+        Session,
+        "bookable_session",
+        lambda: Session.select(
             Session.id,
             Session.status,
             Session.starts_at,
@@ -273,10 +277,9 @@ async def _load_bookable_session(session_id: int, now: datetime, *, check_window
             Session.activity.max_active_bookings.as_alias("max_active_bookings"),
             Session.room.venue.time_zone.as_alias("time_zone"),
             Session.room.venue.phone.as_alias("venue_phone"),
-        )
-        .where(Session.id == session_id)
-        .first()
+        ).where(Session.id == Bind("id")),
     )
+    session = await query.first({"id": session_id})
     if session is None:
         raise SessionNotFound()
     if session["status"] == SessionStatus.CANCELLED.value:

@@ -14,7 +14,7 @@ SQLITE_PREFIX = "sqlite:///"
 
 
 def sqlite_path(url: str) -> str:
-    return url[len(SQLITE_PREFIX):]
+    return url[len(SQLITE_PREFIX) :]
 
 
 def engine_for(url: str) -> Engine:
@@ -70,9 +70,21 @@ async def write_transaction(engine: Engine) -> AsyncIterator[None]:
             yield
 
 
+async def _end_open_transaction(conn) -> None:
+    """What a connection needs on its way back to the pool: no transaction left open (one cancelled mid-way).
+
+    asyncpg's default also runs ``RESET ALL; UNLISTEN *; CLOSE ALL; pg_advisory_unlock_all()`` (one more
+    round trip for every query Piccolo runs). Commons never sets session state on a pooled connection: no
+    SET outside a transaction, no LISTEN (the relay listens on its own connection), no cursors held
+    past a transaction, no session-level advisory locks (docs/decisions.md).
+    """
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
 async def open_pool(engine: Engine, max_size: int = 10) -> None:
     if isinstance(engine, PostgresEngine):
-        await engine.start_connection_pool(min_size=1, max_size=max_size)
+        await engine.start_connection_pool(min_size=1, max_size=max_size, reset=_end_open_transaction)
 
 
 async def close_pool(engine: Engine) -> None:

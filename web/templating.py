@@ -38,6 +38,9 @@ def local_moment(instant: datetime, time_zone: str) -> str:
 
 
 def _register_filters(engine: JinjaTemplateEngine) -> None:
+    # Templates change only with a new release (a restart); checking every file's time on every render
+    # is a stat() per template per request.
+    engine.engine.auto_reload = False
     engine.engine.filters["places_text"] = places_text
     engine.engine.filters["address_lines"] = address_lines
     engine.engine.filters["is_ticked"] = is_ticked

@@ -1,4 +1,7 @@
-"""Security tests exercise middleware that does not depend on the database engine: they run on SQLite only."""
+"""Security tests run on SQLite: CSRF, cookies, headers and who may see what do not depend on the engine.
+
+The schema fuzz (test_schema_fuzz.py) is the exception: it runs on both engines, since a 500 can be one engine's.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import pytest
 
 from commons.db import engine_for
 from tests.conftest import TestDatabase, _ready
+from tests.web.conftest import browser, web_settings
 
 
 @pytest.fixture(scope="session")
@@ -17,3 +21,17 @@ def sqlite_engine(sqlite_url) -> TestDatabase:
 async def sqlite_db(sqlite_engine) -> TestDatabase:
     """Every table bound to the SQLite test database (CSRF, cookies and headers are engine-agnostic)."""
     return await _ready(sqlite_engine)
+
+
+@pytest.fixture
+async def client(sqlite_db, data_dir):
+    """A browser on the app, with its own cookies."""
+    async with browser(web_settings(sqlite_db, data_dir)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+async def other_client(sqlite_db, data_dir, client):
+    """A second browser with its own cookies: someone else, on another computer."""
+    async with browser(web_settings(sqlite_db, data_dir)) as test_client:
+        yield test_client

@@ -1,11 +1,13 @@
-"""``make bench``: ceilings, rush and browse against a fresh PostgreSQL database, in one run.
+"""``make bench``: ceilings, rush, browse, events and scale against a fresh PostgreSQL database, in one run.
 
-Creates ``commons_bench_<pid>``, migrates it and loads the demo, runs everything, prints a table and
-the targets, writes ``bench/results/latest.json``, then drops the database.
+Creates ``commons_bench_<pid>``, migrates it and loads the demo, runs every part (or those named with
+``--only ceilings,rush,browse,events,scale``), prints a table and the targets, writes
+``bench/results/latest.json``, then drops the database.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import platform
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import asyncpg
 
-from bench import report
+from bench import events, report, scale
 from bench.browse import browse
 from bench.ceilings import http_load, raw_transaction
 from bench.rush import rush
@@ -28,6 +30,7 @@ LEVELS = (16, 64, 256)
 SECONDS = 3.0  #: each timed load (ceilings and browse) runs this long per level
 CAPACITY = 40
 CEILING_RESIDENTS = 200_000  #: more than the raw ceiling can book in its timed runs
+PARTS = ("ceilings", "rush", "browse", "events", "scale")
 
 
 def _database_url(name: str) -> str:
@@ -143,7 +146,7 @@ def _machine(dsn_version: str) -> dict:
     }
 
 
-async def measure(dsn: str, env: dict[str, str], logs: Path) -> dict:
+async def measure(dsn: str, env: dict[str, str], logs: Path, parts: tuple[str, ...] = PARTS) -> dict:
     fixtures = await _fixtures(dsn)
     conn = await asyncpg.connect(dsn)
     pg_version = await conn.fetchval("SHOW server_version")
@@ -152,45 +155,72 @@ async def measure(dsn: str, env: dict[str, str], logs: Path) -> dict:
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": _machine(pg_version),
         "settings": {"levels": LEVELS, "seconds_per_timed_load": SECONDS, "rush_capacity": CAPACITY},
-        "ceilings": {"raw_transaction": {}, "static_template": {}},
-        "rush": {},
-        "browse": {"whats_on": {}, "session_page": {}},
-        "not_measured": ["events (commit to SMTP p50/p99, backlog drain)", "scale (1,000,000 bookings)"],
+        "parts": list(parts),
     }
+    if "ceilings" in parts:
+        results["ceilings"] = await _ceilings(dsn, fixtures, logs)
+    if "rush" in parts or "browse" in parts:
+        app = start_commons(env, logs / "commons.log")
+        try:
+            if "rush" in parts:
+                results["rush"] = await _rush(dsn, fixtures, app.url)
+            if "browse" in parts:
+                results["browse"] = await _browse(fixtures, app.url)
+        finally:
+            app.stop()
+    if "events" in parts:
+        results["events"] = await events.measure(dsn, env, logs, fixtures)
+    return results
+
+
+async def _ceilings(dsn: str, fixtures: dict, logs: Path) -> dict:
+    figures: dict = {"raw_transaction": {}, "static_template": {}}
     ceiling_session = await _new_session(dsn, fixtures, 1_000_000, slot=0)
     residents = iter(fixtures["residents"])
     for level in LEVELS:
         print(f"raw transaction ceiling, {level} concurrent", flush=True)
-        results["ceilings"]["raw_transaction"][str(level)] = await raw_transaction(
-            dsn, ceiling_session, residents, level, SECONDS
-        )
+        figures["raw_transaction"][str(level)] = await raw_transaction(dsn, ceiling_session, residents, level, SECONDS)
     static = start_static(logs / "static.log")
     try:
         for level in LEVELS:
             print(f"static template ceiling, {level} concurrent", flush=True)
-            results["ceilings"]["static_template"][str(level)] = await http_load(static.url + "/", level, SECONDS)
+            figures["static_template"][str(level)] = await http_load(static.url + "/", level, SECONDS)
     finally:
         static.stop()
-    app = start_commons(env, logs / "commons.log")
-    try:
-        for slot, level in enumerate(LEVELS, start=1):
-            print(f"rush, {level} concurrent residents", flush=True)
-            session_id = await _new_session(dsn, fixtures, CAPACITY, slot)
-            figures = await rush(app.url, session_id, level, first_resident=slot * 100_000)
-            figures["invariant"] = await _invariant(dsn, session_id)
-            results["rush"][str(level)] = figures
-        for level in LEVELS:
-            print(f"browse, {level} concurrent", flush=True)
-            for page, figures in (await browse(app.url, fixtures["browse_session"], level, SECONDS)).items():
-                results["browse"][page][str(level)] = figures
-    finally:
-        app.stop()
-    results["machine"]["load_average_at_end"] = [round(load, 2) for load in os.getloadavg()]
-    results["targets"] = report.targets(results)
-    return results
+    return figures
 
 
-def main() -> int:
+async def _rush(dsn: str, fixtures: dict, url: str) -> dict:
+    figures: dict = {}
+    for slot, level in enumerate(LEVELS, start=1):
+        print(f"rush, {level} concurrent residents", flush=True)
+        session_id = await _new_session(dsn, fixtures, CAPACITY, slot)
+        figures[str(level)] = await rush(url, session_id, level, first_resident=slot * 100_000)
+        figures[str(level)]["invariant"] = await _invariant(dsn, session_id)
+    return figures
+
+
+async def _browse(fixtures: dict, url: str) -> dict:
+    figures: dict = {"whats_on": {}, "session_page": {}}
+    for level in LEVELS:
+        print(f"browse, {level} concurrent", flush=True)
+        for page, by_level in (await browse(url, fixtures["browse_session"], level, SECONDS)).items():
+            figures[page][str(level)] = by_level
+    return figures
+
+
+def _parts(argv: list[str] | None) -> tuple[str, ...]:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts: {','.join(PARTS)}")
+    chosen = tuple(part.strip() for part in parser.parse_args(argv).only.split(",") if part.strip())
+    unknown = [part for part in chosen if part not in PARTS]
+    if unknown or not chosen:
+        parser.error(f"unknown part(s) {unknown}; choose from {','.join(PARTS)}")
+    return chosen
+
+
+def main(argv: list[str] | None = None) -> int:
+    parts = _parts(argv)
     name = f"commons_bench_{os.getpid()}"
     dsn = _database_url(name)
     with tempfile.TemporaryDirectory(prefix="commons-bench-") as data_dir:
@@ -200,19 +230,25 @@ def main() -> int:
             "COMMONS_DATA_DIR": data_dir,
             "COMMONS_BOOKING_RATE_LIMIT": "1000000",  # one client address plays every resident
         }
-        env.pop("COMMONS_NATS_URL", None)  # bookings do not wait on NATS; events are not measured here
+        env.pop("COMMONS_NATS_URL", None)  # the web app does not wait on NATS; events starts its own server
+        env.pop("COMMONS_SMTP_URL", None)
         logs = report.RESULTS
         logs.mkdir(exist_ok=True)
         asyncio.run(_admin(f"CREATE DATABASE {name}"))
         try:
             _commons(env, "migrate")
             _commons(env, "seed", "demo")
-            results = asyncio.run(measure(dsn, env, logs))
+            results = asyncio.run(measure(dsn, env, logs, parts))
+            if "scale" in parts:
+                results["scale"] = scale.measure(dsn, env, logs)
         finally:
             asyncio.run(_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    results["machine"]["load_average_at_end"] = [round(load, 2) for load in os.getloadavg()]
+    results["targets"] = report.targets(results)
     report.print_table(results)
-    print(f"\nwritten to {report.write(results).relative_to(ROOT)}")
-    broken = [level for level, fig in results["rush"].items() if not fig["invariant"]["holds"]]
+    written = report.write(results) if parts == PARTS else report.merge(results)
+    print(f"\nwritten to {written.relative_to(ROOT)}")
+    broken = [level for level, fig in results.get("rush", {}).items() if not fig["invariant"]["holds"]]
     if broken:
         print(f"INVARIANT BROKEN at {broken}", file=sys.stderr)
         return 1

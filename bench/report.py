@@ -47,7 +47,10 @@ def targets(results: dict) -> list[dict]:
             ratio = whats_on[level]["per_second"] / static[level]["per_second"]
             checks.append(_check(f"What's on req/s >= 0.5 x static ceiling at {level}", ratio, 0.5, "x"))
     if rush and "16" in rush:
-        checks.append(_check("booking p99 <= 150 ms at 16 concurrent", rush["16"]["p99_ms"], 150, "ms", at_most=True))
+        # The booking is the request that decides (confirm, or join the waiting list); the whole journey's
+        # p99 (page, details, confirm) is in the rush table beside it (docs/decisions.md).
+        deciding = rush["16"]["deciding_request"]["p99_ms"]
+        checks.append(_check("booking request p99 <= 150 ms at 16 concurrent", deciding, 150, "ms", at_most=True))
     paced = results.get("events", {}).get("paced", {})
     if "10" in paced:
         checks.append(_check("event p99 <= 250 ms at 10 bookings/s", paced["10"]["p99_ms"], 250, "ms", at_most=True))
@@ -110,6 +113,24 @@ def print_scale(scale: dict) -> None:
     )
 
 
+def print_pieces(pieces: dict, static: dict | None) -> None:
+    """What's on's own work, one call at a time in one process, beside what a static request costs."""
+    print("\nWhat's on, piece by piece (one process, one call at a time; ms per call)")
+    print(
+        f"  {pieces['sessions_on_page']} sessions, {pieces['page_bytes']} bytes of HTML;"
+        f" queries {pieces['queries_ms']} ms ({pieces['queries_python_cpu_ms']} ms of it Python CPU),"
+        f" render {pieces['render_ms']} ms, gzip {pieces['gzip_ms']} ms"
+    )
+    if static and "16" in static:
+        machine_ms = 2 * 1000 / static["16"]["per_second"]  # two cores' time per static request, client included
+        own = pieces["queries_python_cpu_ms"] + pieces["render_ms"] + pieces["gzip_ms"]
+        print(
+            f"  a static request takes {machine_ms:.2f} ms of the two cores (client included); What's on adds at least"
+            f" {own:.2f} ms of Python CPU, plus PostgreSQL's share of {pieces['queries_ms']} ms:"
+            f" best case {machine_ms / (machine_ms + own):.2f} x the static ceiling before PostgreSQL"
+        )
+
+
 def print_table(results: dict) -> None:
     ceilings = results.get("ceilings", {})
     if ceilings.get("raw_transaction"):
@@ -118,9 +139,18 @@ def print_table(results: dict) -> None:
         _rows("Ceiling (b): Litestar + one static Jinja template, uvicorn (requests/s)", ceilings["static_template"])
     if results.get("rush"):
         _rows("Rush: whole booking over HTTP, capacity 40 (decisions/s)", results["rush"])
+        _rows(
+            "Rush: the deciding request alone (confirm, or join the waiting list)",
+            {
+                level: {**fig["deciding_request"], "per_second": fig["deciding_request"]["count"] / fig["seconds"]}
+                for level, fig in results["rush"].items()
+            },
+        )
     if results.get("browse"):
         _rows("Browse: GET /whats-on (requests/s)", results["browse"]["whats_on"])
         _rows("Browse: GET /sessions/{id} (requests/s)", results["browse"]["session_page"])
+        if "whats_on_pieces" in results["browse"]:
+            print_pieces(results["browse"]["whats_on_pieces"], results.get("ceilings", {}).get("static_template"))
     if results.get("events"):
         print_events(results["events"])
     if results.get("scale"):

@@ -22,6 +22,7 @@ import asyncpg
 from bench import events, report, scale
 from bench.browse import browse
 from bench.ceilings import http_load, raw_transaction
+from bench.pieces import pieces
 from bench.rush import rush
 from bench.servers import BIN, ROOT, start_commons, start_static
 
@@ -165,7 +166,7 @@ async def measure(dsn: str, env: dict[str, str], logs: Path, parts: tuple[str, .
             if "rush" in parts:
                 results["rush"] = await _rush(dsn, fixtures, app.url)
             if "browse" in parts:
-                results["browse"] = await _browse(fixtures, app.url)
+                results["browse"] = await _browse(dsn, fixtures, app.url)
         finally:
             app.stop()
     if "events" in parts:
@@ -200,12 +201,14 @@ async def _rush(dsn: str, fixtures: dict, url: str) -> dict:
     return figures
 
 
-async def _browse(fixtures: dict, url: str) -> dict:
+async def _browse(dsn: str, fixtures: dict, url: str) -> dict:
     figures: dict = {"whats_on": {}, "session_page": {}}
     for level in LEVELS:
         print(f"browse, {level} concurrent", flush=True)
         for page, by_level in (await browse(url, fixtures["browse_session"], level, SECONDS)).items():
             figures[page][str(level)] = by_level
+    print("What's on, piece by piece", flush=True)
+    figures["whats_on_pieces"] = await pieces(dsn)
     return figures
 
 

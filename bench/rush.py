@@ -48,10 +48,22 @@ def _token(page: str) -> str:
     return match.group(1)
 
 
-async def _join_waitlist(http: httpx.AsyncClient, session_id: int, page: str, details: dict) -> str:
+async def _timed_post(http: httpx.AsyncClient, url: str, data: dict, timings: list[float]) -> httpx.Response:
+    """A deciding request (confirm, or join the waiting list): its own latency goes into ``timings``."""
+    start = time.perf_counter()
+    response = await http.post(url, data=data)
+    timings.append(time.perf_counter() - start)
+    return response
+
+
+async def _join_waitlist(
+    http: httpx.AsyncClient, session_id: int, page: str, details: dict, timings: list[float]
+) -> str:
     if not WAITLIST_FORM.search(page):
         return "full"  # told it is full and shown no waiting list
-    response = await http.post(f"/sessions/{session_id}/waitlist", data={**details, "_csrf_token": _token(page)})
+    response = await _timed_post(
+        http, f"/sessions/{session_id}/waitlist", {**details, "_csrf_token": _token(page)}, timings
+    )
     if response.status_code == 303:
         return "waitlisted"
     if response.status_code == FULL:
@@ -59,8 +71,9 @@ async def _join_waitlist(http: httpx.AsyncClient, session_id: int, page: str, de
     raise Unexpected(f"waitlist {response.status_code}")
 
 
-async def resident_books(base_url: str, session_id: int, resident: int) -> str:
-    """One resident's whole journey; returns booked, waitlisted or full."""
+async def resident_books(base_url: str, session_id: int, resident: int, timings: list[float]) -> str:
+    """One resident's whole journey; returns booked, waitlisted or full. Deciding requests' latencies
+    are appended to ``timings``."""
     details = _details(resident)
     async with http_client(base_url=base_url, follow_redirects=False) as http:
         page = await http.get(f"/sessions/{session_id}")
@@ -68,20 +81,20 @@ async def resident_books(base_url: str, session_id: int, resident: int) -> str:
             raise Unexpected(f"session page {page.status_code}")
         key = IDEMPOTENCY_INPUT.search(page.text)
         if not key:  # full already: the page shows the waiting-list form instead
-            return await _join_waitlist(http, session_id, page.text, details)
+            return await _join_waitlist(http, session_id, page.text, details, timings)
         form = {**details, "idempotency_key": key.group(1), "_csrf_token": _token(page.text)}
         checked = await http.post(f"/sessions/{session_id}/book", data=form)
         if checked.status_code == FULL:
-            return await _join_waitlist(http, session_id, checked.text, details)
+            return await _join_waitlist(http, session_id, checked.text, details, timings)
         match = CONFIRM_FORM.search(checked.text) if checked.status_code == 200 else None
         if not match:
             raise Unexpected(f"details {checked.status_code}")
         confirm = {name: html.unescape(value) for name, value in HIDDEN_INPUT.findall(match.group(0))}
-        done = await http.post(f"/sessions/{session_id}/book/confirm", data=confirm)
+        done = await _timed_post(http, f"/sessions/{session_id}/book/confirm", confirm, timings)
         if done.status_code == 303:
             return "booked"
         if done.status_code == FULL:
-            return await _join_waitlist(http, session_id, done.text, details)
+            return await _join_waitlist(http, session_id, done.text, details, timings)
         raise Unexpected(f"confirm {done.status_code}")
 
 
@@ -91,13 +104,14 @@ async def rush(base_url: str, session_id: int, concurrency: int, first_resident:
     gate = asyncio.Semaphore(concurrency)
     outcomes: Counter[str] = Counter()
     latencies: list[float] = []
+    deciding: list[float] = []  #: the confirm and waiting-list POSTs alone
     errors: list[str] = []
 
     async def one(resident: int) -> None:
         async with gate:
             start = time.perf_counter()
             try:
-                outcome = await resident_books(base_url, session_id, resident)
+                outcome = await resident_books(base_url, session_id, resident, deciding)
             except (Unexpected, httpx.HTTPError) as error:
                 errors.append(f"{type(error).__name__}: {error}")
                 return
@@ -107,6 +121,8 @@ async def rush(base_url: str, session_id: int, concurrency: int, first_resident:
     began = time.perf_counter()
     await asyncio.gather(*(one(first_resident + n) for n in range(residents)))
     figures = summary(latencies, time.perf_counter() - began)
+    deciding_figures = summary(deciding, 1.0)
+    figures["deciding_request"] = {key: deciding_figures[key] for key in ("count", "p50_ms", "p95_ms", "p99_ms")}
     figures.update(residents=residents, errors=len(errors), error_samples=sorted(set(errors))[:5], **outcomes)
     figures["note"] = (
         f"booked {outcomes['booked']}, waitlisted {outcomes['waitlisted']}, full {outcomes['full']}, "

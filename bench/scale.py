@@ -327,7 +327,7 @@ async def sequential_bookings(base_url: str, session_id: int, count: int, first:
     for n in range(count):
         start = time.perf_counter()
         try:
-            outcome = await resident_books(base_url, session_id, 900_000 + first + n)
+            outcome = await resident_books(base_url, session_id, 900_000 + first + n, [])
         except (Unexpected, OSError) as error:
             errors.append(f"{type(error).__name__}: {error}")
             continue

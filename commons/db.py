@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from piccolo.engine.base import Engine
-from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
 SQLITE_PREFIX = "sqlite:///"
@@ -17,10 +18,57 @@ def sqlite_path(url: str) -> str:
     return url[len(SQLITE_PREFIX) :]
 
 
+class _EndingTransaction(PostgresTransaction):
+    """Piccolo's transaction, made to end even when its connection died.
+
+    Piccolo releases the connection and unbinds the transaction from the task only after COMMIT or
+    ROLLBACK succeeded. When the server went away mid-transaction ROLLBACK fails too, so the task stayed
+    bound to a dead transaction and every later query in it failed ("connection has been released back
+    to the pool"): a worker's loop never recovered after a database restart.
+    """
+
+    async def __aenter__(self) -> PostgresTransaction:
+        if self._parent is not None:
+            return self._parent
+        self.connection = await self.get_connection()
+        try:
+            self.transaction = self.connection.transaction()
+            await self.begin()
+        except BaseException:
+            await self._discard_connection()
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
+    async def __aexit__(self, exception_type, exception, traceback) -> bool:
+        if self._parent is not None:
+            return await super().__aexit__(exception_type, exception, traceback)
+        try:
+            return await super().__aexit__(exception_type, exception, traceback)
+        except BaseException:
+            if self.engine.current_transaction.get() is self:
+                self.engine.current_transaction.reset(self.context)
+                await self._discard_connection()
+            raise
+
+    async def _discard_connection(self) -> None:
+        """Close the connection for good (the pool opens a fresh one) and give its slot back."""
+        with contextlib.suppress(Exception):  # already closed, or already handed back by asyncpg
+            self.connection.terminate()
+        if self.engine.pool:
+            with contextlib.suppress(Exception):
+                await self.engine.pool.release(self.connection)
+
+
+class CommonsPostgresEngine(PostgresEngine):
+    def transaction(self, allow_nested: bool = True) -> PostgresTransaction:
+        return _EndingTransaction(engine=self, allow_nested=allow_nested)
+
+
 def engine_for(url: str) -> Engine:
     """Build the Piccolo engine a ``COMMONS_DATABASE_URL`` describes."""
     if url.startswith(("postgres://", "postgresql://")):
-        return PostgresEngine(config={"dsn": url})
+        return CommonsPostgresEngine(config={"dsn": url})
     if url.startswith(SQLITE_PREFIX):
         # A generous busy timeout: other processes (relay, workers) may hold the write lock briefly.
         return SQLiteEngine(path=sqlite_path(url), timeout=30)

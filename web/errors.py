@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from urllib.parse import urlencode
 
+import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
@@ -13,6 +15,7 @@ from litestar.status_codes import (
     HTTP_401_UNAUTHORIZED,
     HTTP_403_FORBIDDEN,
     HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
 )
 
 from booking.errors import BookingError
@@ -34,7 +37,26 @@ PAGE_TITLES = {
     409: "Sorry, that did not work",
     422: "There is a problem with your request",
     429: "Too many attempts",
+    503: "Sorry, the service is unavailable",
 }
+
+DATABASE_UNAVAILABLE = (
+    "Sorry, we could not reach our records just now. Nothing was booked \N{EM DASH} please try again in a minute."
+)
+RETRY_AFTER_SECONDS = "60"
+#: What the database drivers raise when the database is down, restarting, full or unreachable (not bugs).
+#: OSError covers a refused or reset connection and a connect time-out.
+DATABASE_UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,  # SQLSTATE 08: the connection is gone
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,  # starting up or recovering after a crash
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.InterfaceError,  # "connection is closed", a pool being closed
+)
+#: sqlite3.OperationalError also means bad SQL; only these messages mean "busy or unreachable".
+SQLITE_UNAVAILABLE_MESSAGES = ("database is locked", "unable to open database file", "disk i/o error")
 
 
 def is_api(request: Request) -> bool:
@@ -90,7 +112,32 @@ def internal_error_handler(request: Request, exc: Exception) -> Response:
     return error_page(request, HTTP_500_INTERNAL_SERVER_ERROR)
 
 
+def database_unavailable_handler(request: Request, exc: Exception) -> Response:
+    """The database did not answer: a 503 that says nothing was booked and to try again, never a 500.
+
+    Nothing was booked because every use case writes in one transaction that did not commit. (If the
+    connection died during COMMIT itself the outcome is unknown; the booking form's idempotency key
+    makes "try again" find that booking rather than make a second one.)
+    """
+    logger.warning("Database unavailable on %s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+    headers = {"Retry-After": RETRY_AFTER_SECONDS}
+    if is_api(request):
+        content = {"status_code": HTTP_503_SERVICE_UNAVAILABLE, "detail": DATABASE_UNAVAILABLE}
+        return Response(content, status_code=HTTP_503_SERVICE_UNAVAILABLE, headers=headers)
+    page = error_page(request, HTTP_503_SERVICE_UNAVAILABLE, DATABASE_UNAVAILABLE)
+    page.headers.update(headers)
+    return page
+
+
+def sqlite_operational_error_handler(request: Request, exc: sqlite3.OperationalError) -> Response:
+    if str(exc).lower().startswith(SQLITE_UNAVAILABLE_MESSAGES):
+        return database_unavailable_handler(request, exc)
+    return internal_error_handler(request, exc)
+
+
 EXCEPTION_HANDLERS = {
+    **dict.fromkeys(DATABASE_UNAVAILABLE_ERRORS, database_unavailable_handler),
+    sqlite3.OperationalError: sqlite_operational_error_handler,
     BookingError: booking_error_handler,
     HTTPException: http_exception_handler,
     HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,

@@ -16,6 +16,7 @@ from commons.db import bind_tables, close_pool, engine_for, open_pool
 from events.stream import close, connect, ensure_stream
 from tests.conftest import TestDatabase
 from tests.e2e.conftest import commons_processes  # noqa: F401 (a fixture: real processes, logs shown on failure)
+from tests.faults.pg_cluster import migrated_cluster
 from tests.faults.support import CONCURRENT_BOOKINGS
 from tests.support.services import (
     NatsServer,
@@ -45,6 +46,23 @@ async def fresh_db(request, tmp_path):
     finally:
         if request.param == "postgres":
             await drop_pg_database(url)
+
+
+@pytest.fixture
+async def own_cluster(tmp_path):
+    """A PostgreSQL cluster of this test's own (tests/faults/pg_cluster.py), migrated, removed afterwards."""
+    async with migrated_cluster(tmp_path) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+async def cluster_db(own_cluster):
+    """The Commons database on this test's own cluster, bound in this process."""
+    engine = engine_for(own_cluster.url)
+    await open_pool(engine, max_size=CONCURRENT_BOOKINGS)
+    bind_tables(engine)
+    yield TestDatabase(engine=engine, url=own_cluster.url, kind="postgres")
+    await close_pool(engine)
 
 
 @pytest.fixture
@@ -81,9 +99,15 @@ def stack(fresh_db, own_nats, smtp_server, tmp_path) -> Stack:
 
 
 @pytest.fixture
-async def jetstream(stack):
+def cluster_stack(cluster_db, own_nats, smtp_server, tmp_path) -> Stack:
+    """Like ``stack``, on a PostgreSQL cluster the test may crash and restart (``own_cluster``)."""
+    return Stack(db=cluster_db, nats=own_nats, smtp=smtp_server, data_dir=tmp_path)
+
+
+@pytest.fixture
+async def jetstream(own_nats):
     """A JetStream context on this test's nats-server, with the COMMONS stream; it reconnects after a restart."""
-    nc = await connect(stack.nats.url, name="faults-test")
+    nc = await connect(own_nats.url, name="faults-test")
     context = nc.jetstream()
     await ensure_stream(context)
     yield context

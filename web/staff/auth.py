@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_410_GONE, HTTP_422_UNPROCESSABLE_ENTITY
@@ -134,7 +135,7 @@ class StaffAuthController(Controller):
         return Redirect(f"{SIGN_IN}?notice=password-set", status_code=HTTP_303_SEE_OTHER)
 
     @get("/account", opt=staff_rule(Permission.ACCOUNT))
-    async def account(self, staff: StaffUser, notice: FromQuery[str] = "") -> Template:
+    async def account(self, staff: NamedDependency[StaffUser], notice: FromQuery[str] = "") -> Template:
         return await _account_page(staff, {}, notice="Your password has been changed." if notice == "changed" else None)
 
     @post("/account/password", opt=staff_rule(Permission.ACCOUNT))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
 
@@ -34,7 +34,7 @@ class SessionsController(Controller):
     path = "/"
 
     @get("/sessions/{session_id:int}", opt=staff_rule(MANAGE, VenueScope.SESSION))
-    async def session_page(self, session_id: int, notice: FromQuery[str] = "") -> Template:
+    async def session_page(self, session_id: FromPath[int], notice: FromQuery[str] = "") -> Template:
         session = await _session(session_id)
         return page("session_detail.html", session=session, notice=NOTICES.get(notice))
 
@@ -120,7 +120,7 @@ class SessionsController(Controller):
                     problem=problem)
 
     @get("/series/{series_id:int}", opt=staff_rule(MANAGE, VenueScope.SERIES))
-    async def series_page(self, series_id: int, notice: FromQuery[str] = "") -> Template:
+    async def series_page(self, series_id: FromPath[int], notice: FromQuery[str] = "") -> Template:
         series = await series_details(series_id)
         if series is None:
             raise NotFoundException()

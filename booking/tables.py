@@ -2,6 +2,7 @@
 
 from piccolo.columns import (
     Boolean,
+    Bytea,
     ForeignKey,
     Integer,
     OnDelete,
@@ -253,6 +254,17 @@ class AuditEntry(Table):
     created_at = Timestamptz()
 
 
+class ServerSideSession(Table):
+    """A browser's web session data on PostgreSQL (web/session_store.py); its cookie holds only ``key``.
+
+    Not a booking-domain table, but kept with them so one app migrates it. (SQLite keeps these in files.)
+    """
+
+    key = Varchar(length=200, unique=True)
+    value = Bytea()
+    expires_at = Timestamptz(null=True, default=None, index=True)
+
+
 TABLES = [
     Partner,
     Venue,
@@ -269,4 +281,5 @@ TABLES = [
     WaitlistOffer,
     SignInLink,
     AuditEntry,
+    ServerSideSession,
 ]

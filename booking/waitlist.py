@@ -44,6 +44,7 @@ from booking.states import (
 )
 from booking.tables import Booking, Session, WaitlistEntry, WaitlistOffer
 from booking.validation import ResidentDetails
+from commons.compiled import Bind, compiled
 from commons.db import UNIQUE_VIOLATION_ERRORS, write_transaction
 from events.outbox import record_event
 
@@ -118,9 +119,7 @@ def iso_utc(instant: datetime) -> str:
 # --- Use cases ----------------------------------------------------------------------------------
 
 
-async def join_waitlist(
-    session_id: int, resident: ResidentDetails, party_size: int, clock: Clock
-) -> WaitlistPlace:
+async def join_waitlist(session_id: int, resident: ResidentDetails, party_size: int, clock: Clock) -> WaitlistPlace:
     """Put a resident in the queue for a session that cannot fit their party."""
     now = clock.now()
     try:
@@ -131,15 +130,13 @@ async def join_waitlist(
             resident_id = await upsert_resident(resident, now)
             if await _has_confirmed_booking(session_id, resident_id):
                 raise AlreadyBooked()
-            if await WaitlistEntry.exists().where(
-                (WaitlistEntry.session == session_id)
-                & (WaitlistEntry.resident == resident_id)
-                & WaitlistEntry.status.is_in(list(ACTIVE_WAITLIST_STATUSES))
-            ):
+            if await _is_waiting(session_id, resident_id):
                 raise AlreadyOnWaitlist()
-            places = await Session.select(Session.capacity, Session.booked, Session.held).where(
-                Session.id == session_id
-            ).first()
+            places = await compiled(
+                Session,
+                "waitlist.places",
+                lambda: Session.select(Session.capacity, Session.booked, Session.held).where(Session.id == Bind("id")),
+            ).first({"id": session_id})
             if places["capacity"] - places["booked"] - places["held"] >= party_size:
                 raise PlacesAvailable()
             entry = WaitlistEntry(
@@ -239,9 +236,7 @@ async def decline_offer_by_hash(
     return await retrying_reference_collisions(attempt)
 
 
-async def expire_offers(
-    clock: Clock, offer_hours: float = OFFER_HOURS, cutoff: timedelta = CUTOFF
-) -> ExpiredOffers:
+async def expire_offers(clock: Clock, offer_hours: float = OFFER_HOURS, cutoff: timedelta = CUTOFF) -> ExpiredOffers:
     """Close every open offer past its time and offer the places to the next people in line."""
 
     async def attempt():
@@ -282,16 +277,20 @@ async def _make_offers(
     )
     if not locked:
         return []
-    session = await Session.select(
-        Session.starts_at, Session.activity.waitlist_mode.as_alias("waitlist_mode")
-    ).where(Session.id == session_id).first()
+    session = (
+        await Session.select(Session.starts_at, Session.activity.waitlist_mode.as_alias("waitlist_mode"))
+        .where(Session.id == session_id)
+        .first()
+    )
     expires_at = offer_expiry(now, session["starts_at"], offer_hours, cutoff)
     if expires_at is None:
         return []
     await _remove_entries_already_booked(session_id)
-    queue = await WaitlistEntry.select(WaitlistEntry.id, WaitlistEntry.party_size, WaitlistEntry.resident).where(
-        (WaitlistEntry.session == session_id) & (WaitlistEntry.status == WaitlistEntryStatus.WAITING.value)
-    ).order_by(WaitlistEntry.created_at, WaitlistEntry.id)
+    queue = (
+        await WaitlistEntry.select(WaitlistEntry.id, WaitlistEntry.party_size, WaitlistEntry.resident)
+        .where((WaitlistEntry.session == session_id) & (WaitlistEntry.status == WaitlistEntryStatus.WAITING.value))
+        .order_by(WaitlistEntry.created_at, WaitlistEntry.id)
+    )
     residents = {row["id"]: row["resident"] for row in queue}
     free = locked[0]["capacity"] - locked[0]["booked"] - locked[0]["held"]
     chosen = select_parties([QueuedParty(row["id"], row["party_size"]) for row in queue], free)
@@ -441,9 +440,11 @@ async def _close_offer(token_hash: str, status: WaitlistOfferStatus, now: dateti
     )
     if rows:
         return rows[0]
-    offer = await WaitlistOffer.select(
-        WaitlistOffer.status, WaitlistOffer.session.status.as_alias("session_status")
-    ).where(WaitlistOffer.token_hash == token_hash).first()
+    offer = (
+        await WaitlistOffer.select(WaitlistOffer.status, WaitlistOffer.session.status.as_alias("session_status"))
+        .where(WaitlistOffer.token_hash == token_hash)
+        .first()
+    )
     if offer is None:
         raise OfferNotFound()
     if offer["session_status"] == SessionStatus.CANCELLED.value:
@@ -479,9 +480,11 @@ async def _release(offer: dict, entry_status: WaitlistEntryStatus, event_type: s
 
 
 async def _record_availability(session_id: int) -> None:
-    row = await Session.select(Session.id, Session.capacity, Session.booked, Session.held).where(
-        Session.id == session_id
-    ).first()
+    row = (
+        await Session.select(Session.id, Session.capacity, Session.booked, Session.held)
+        .where(Session.id == session_id)
+        .first()
+    )
     await record_availability_changed(row)
 
 
@@ -503,23 +506,48 @@ async def set_entry_status(entry_id: int, status: WaitlistEntryStatus) -> None:
 
 
 async def _has_confirmed_booking(session_id: int, resident_id: int) -> bool:
-    return await Booking.exists().where(
-        (Booking.session == session_id)
-        & (Booking.resident == resident_id)
-        & (Booking.status == BookingStatus.CONFIRMED.value)
+    query = compiled(
+        Booking,
+        "waitlist.has_confirmed_booking",
+        lambda: Booking.exists().where(
+            (Booking.session == Bind("session"))
+            & (Booking.resident == Bind("resident"))
+            & (Booking.status == BookingStatus.CONFIRMED.value)
+        ),
     )
+    [row] = await query.run({"session": session_id, "resident": resident_id})
+    return bool(row["exists"])
+
+
+async def _is_waiting(session_id: int, resident_id: int) -> bool:
+    query = compiled(
+        WaitlistEntry,
+        "waitlist.is_waiting",
+        lambda: WaitlistEntry.exists().where(
+            (WaitlistEntry.session == Bind("session"))
+            & (WaitlistEntry.resident == Bind("resident"))
+            & WaitlistEntry.status.is_in(sorted(ACTIVE_WAITLIST_STATUSES))
+        ),
+    )
+    [row] = await query.run({"session": session_id, "resident": resident_id})
+    return bool(row["exists"])
 
 
 async def _position(session_id: int, entry_id: int, created_at: datetime) -> int:
-    ahead = await WaitlistEntry.count().where(
-        (WaitlistEntry.session == session_id)
-        & WaitlistEntry.status.is_in(list(ACTIVE_WAITLIST_STATUSES))
-        & (
-            (WaitlistEntry.created_at < created_at)
-            | ((WaitlistEntry.created_at == created_at) & (WaitlistEntry.id < entry_id))
-        )
+    query = compiled(
+        WaitlistEntry,
+        "waitlist.ahead",
+        lambda: WaitlistEntry.count().where(
+            (WaitlistEntry.session == Bind("session"))
+            & WaitlistEntry.status.is_in(sorted(ACTIVE_WAITLIST_STATUSES))
+            & (
+                (WaitlistEntry.created_at < Bind("created_at"))
+                | ((WaitlistEntry.created_at == Bind("created_at")) & (WaitlistEntry.id < Bind("entry")))
+            )
+        ),
     )
-    return ahead + 1
+    [row] = await query.run({"session": session_id, "created_at": created_at, "entry": entry_id})
+    return row["count"] + 1
 
 
 def _check_party_size(party_size: int, max_party_size: int) -> None:

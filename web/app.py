@@ -33,8 +33,8 @@ from web.security import (
     booking_rate_limit,
     csrf_config,
     session_config,
-    session_store,
 )
+from web.session_store import session_store
 from web.sms_webhooks import SmsWebhookController
 from web.staff import staff_router
 from web.templating import template_config

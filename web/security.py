@@ -11,7 +11,6 @@ from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import MutableScopeHeaders
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.middleware.session.server_side import ServerSideSessionConfig
-from litestar.stores.file import FileStore
 from litestar.types import Message, Scope
 
 from commons.settings import Settings
@@ -43,13 +42,6 @@ def uses_https(settings: Settings) -> bool:
 
 SESSION_STORE = "web_sessions"
 SESSION_MAX_AGE = 60 * 60 * 24  #: a day: long enough to come back to the confirmation page
-
-
-def session_store(settings: Settings) -> FileStore:
-    """Session data stays on the server; the cookie holds only a random, unguessable id."""
-    directory = settings.data_dir / "web-sessions"
-    directory.mkdir(parents=True, exist_ok=True)
-    return FileStore(directory, create_directories=True)
 
 
 def session_config(settings: Settings) -> ServerSideSessionConfig:

@@ -33,7 +33,7 @@ def app_for(settings: Settings) -> Litestar:
     """One app per settings for the whole run: building one (230 route handlers) takes most of a second.
 
     Each test still runs the app's lifespan (its own database pool and live-places hub) and starts with
-    an empty rate-limit count; sessions live in the data directory's file store, as in production.
+    an empty rate-limit count; sessions live where production keeps them (web/session_store.py).
     """
     if settings not in _apps:
         _apps[settings] = create_app(settings)

@@ -1,0 +1,57 @@
+"""The PostgreSQL session store keeps Litestar's Store promises: values, expiry, renewal, deletion.
+
+Every web test on PostgreSQL also runs its sessions (bookings remembered, sign-in, rotation) through it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from booking.tables import ServerSideSession
+from web.session_store import DatabaseStore
+
+
+def new_key() -> str:
+    return secrets.token_hex(32)
+
+
+async def test_a_value_comes_back_until_it_expires_and_then_is_gone(pg_engine):
+    store, key = DatabaseStore(), new_key()
+    await store.set(key, "first", expires_in=60)
+    await store.set(key, b"second", expires_in=60)  # the same key again replaces the value
+    assert await store.get(key) == b"second"
+    assert await store.exists(key)
+    assert 55 <= await store.expires_in(key) <= 60
+
+    await store.set(key, b"stale", expires_in=timedelta(seconds=-1))  # already past its time
+    assert await store.get(key) is None
+    assert not await store.exists(key) and await store.expires_in(key) is None
+
+
+async def test_renewing_on_read_moves_the_expiry_and_no_expiry_means_kept(pg_engine):
+    store, renewed, forever = DatabaseStore(), new_key(), new_key()
+    await store.set(renewed, b"data", expires_in=30)
+    assert await store.get(renewed, renew_for=3600) == b"data"
+    assert await store.expires_in(renewed) > 3000
+
+    await store.set(forever, b"data")
+    assert await store.get(forever) == b"data" and await store.expires_in(forever) is None
+
+
+async def test_delete_and_delete_expired_remove_only_what_they_should(pg_engine):
+    store, kept, deleted, expired = DatabaseStore(), new_key(), new_key(), new_key()
+    for key in (kept, deleted):
+        await store.set(key, b"data", expires_in=60)
+    await store.set(expired, b"old", expires_in=timedelta(seconds=-5))
+
+    await store.delete(deleted)
+    await store.delete_expired()
+
+    remaining = {
+        row["key"]
+        for row in await ServerSideSession.select(ServerSideSession.key).where(
+            ServerSideSession.key.is_in([kept, deleted, expired])
+        )
+    }
+    assert remaining == {kept}

@@ -1,0 +1,93 @@
+"""Where server-side web sessions live: PostgreSQL for a real deployment, files for the embedded default.
+
+Litestar's ``FileStore`` does each read and write in a worker thread (a thread hop, a temporary file
+and a rename per request that changes a session), and it is shared only by processes on one machine.
+On PostgreSQL the sessions go in the ``server_side_session`` table instead: one statement each, on
+the connection pool the app already has, seen by every web process on every host.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+from litestar.stores.base import Store
+from litestar.stores.file import FileStore
+
+from booking.tables import ServerSideSession
+from commons.settings import Settings
+
+PURGE_EVERY = 600.0  #: seconds between deletions of expired sessions, per web process
+
+_UPSERT = (
+    'INSERT INTO "server_side_session" ("key", "value", "expires_at") VALUES ({}, {}, {}) '
+    'ON CONFLICT ("key") DO UPDATE SET "value" = EXCLUDED."value", "expires_at" = EXCLUDED."expires_at"'
+)
+_LIVE = '"key" = {} AND ("expires_at" IS NULL OR "expires_at" > {})'
+
+
+def _seconds(value: int | timedelta | None) -> float | None:
+    if value is None:
+        return None
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class DatabaseStore(Store):
+    """Litestar's ``Store`` on the ``server_side_session`` table (PostgreSQL SQL)."""
+
+    def __init__(self) -> None:
+        self._next_purge = time.monotonic() + PURGE_EVERY
+
+    async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
+        data = value.encode() if isinstance(value, str) else value
+        seconds = _seconds(expires_in)
+        expires_at = datetime.now(UTC) + timedelta(seconds=seconds) if seconds is not None else None
+        await ServerSideSession.raw(_UPSERT, key, data, expires_at)
+        if time.monotonic() >= self._next_purge:
+            self._next_purge = time.monotonic() + PURGE_EVERY
+            await self.delete_expired()
+
+    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
+        now = datetime.now(UTC)
+        rows = await ServerSideSession.raw(
+            f'SELECT "value", "expires_at" FROM "server_side_session" WHERE {_LIVE}', key, now
+        )
+        if not rows:
+            return None
+        seconds = _seconds(renew_for)
+        if seconds is not None and rows[0]["expires_at"] is not None:
+            await ServerSideSession.raw(
+                f'UPDATE "server_side_session" SET "expires_at" = {{}} WHERE {_LIVE}',
+                now + timedelta(seconds=seconds),
+                key,
+                now,
+            )
+        return bytes(rows[0]["value"])
+
+    async def delete(self, key: str) -> None:
+        await ServerSideSession.raw('DELETE FROM "server_side_session" WHERE "key" = {}', key)
+
+    async def delete_all(self) -> None:
+        await ServerSideSession.raw('DELETE FROM "server_side_session"')
+
+    async def delete_expired(self) -> None:
+        await ServerSideSession.raw('DELETE FROM "server_side_session" WHERE "expires_at" <= {}', datetime.now(UTC))
+
+    async def exists(self, key: str) -> bool:
+        return await self.get(key) is not None
+
+    async def expires_in(self, key: str) -> int | None:
+        now = datetime.now(UTC)
+        rows = await ServerSideSession.raw(f'SELECT "expires_at" FROM "server_side_session" WHERE {_LIVE}', key, now)
+        if not rows or rows[0]["expires_at"] is None:
+            return None
+        return int((rows[0]["expires_at"] - now).total_seconds())
+
+
+def session_store(settings: Settings) -> Store:
+    """Session data stays on the server; the cookie holds only a random, unguessable id."""
+    if settings.is_postgres:
+        return DatabaseStore()
+    directory = settings.data_dir / "web-sessions"
+    directory.mkdir(parents=True, exist_ok=True)
+    return FileStore(directory, create_directories=False)

@@ -224,11 +224,16 @@ def clash_message(
 
 
 def is_room_clash_violation(error: BaseException) -> bool:
-    """True for PostgreSQL's refusal of an overlapping session (the exclusion constraint)."""
+    """True for PostgreSQL's refusal of an overlapping session (the exclusion constraint, or a deadlock on it)."""
     try:
         import asyncpg
     except ImportError:  # pragma: no cover - asyncpg is a dependency
         return False
+    if isinstance(error, asyncpg.exceptions.DeadlockDetectedError):
+        # Two writers each inserted (or moved) a session overlapping the other's and each waited on the
+        # other's row in the exclusion constraint: PostgreSQL ends one of them with a deadlock instead of an
+        # exclusion violation. The room and time writes are the only rows these transactions wait on.
+        return True
     return (
         isinstance(error, asyncpg.exceptions.ExclusionViolationError)
         and getattr(error, "constraint_name", EXCLUSION_CONSTRAINT) == EXCLUSION_CONSTRAINT

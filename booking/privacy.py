@@ -16,6 +16,7 @@ from booking.audit import erase_resident_from_audit
 from booking.clock import FixedClock
 from booking.errors import BookingAlreadyCancelled, OfferAlreadyAccepted, OfferDeclined, OfferExpired, OfferNotFound
 from booking.errors import SessionCancelled as SessionCancelledError
+from booking.referrals import cancel_resident_holds, erase_referral_notes
 from booking.service import cancel_booking
 from booking.states import ACTIVE_WAITLIST_STATUSES, BookingStatus, WaitlistEntryStatus, WaitlistOfferStatus
 from booking.tables import Booking, Resident, SignInLink, WaitlistEntry, WaitlistOffer
@@ -356,6 +357,8 @@ async def erase_resident(resident_id: int, *, now: datetime | None = None) -> Er
             {Booking.support_note: "", Booking.cancel_reason: "", Booking.manage_token_hash: ""}
         ).where(Booking.resident == resident_id)
         await SignInLink.delete().where(SignInLink.resident == resident_id)
+        await cancel_resident_holds(resident_id, now)  # nobody is left to confirm them: the places go back
+        await erase_referral_notes(resident_id)
         await erase_resident_from_audit(resident_id)
         await record_event("resident.erased", {"resident_id": resident_id})
     return Erasure(True, cancelled, declined, len(removed))

@@ -26,6 +26,7 @@ from booking.errors import (
     SessionNotFound,
     SessionStarted,
 )
+from booking.referrals import cancel_session_holds
 from booking.service import record_availability_changed
 from booking.staff import StaffUser
 from booking.states import (
@@ -296,7 +297,7 @@ async def _move_session(
 async def cancel_session(
     session_id: int, message: str = "", now: datetime | None = None, *, actor: StaffUser | None = None
 ) -> SessionCancellation:
-    """Cancel a session: end its bookings, close its offers and waiting list, and free every place.
+    """Cancel a session: end its bookings, close its offers, referral holds and waiting list, free every place.
 
     Records one ``session.cancelled`` listing the bookings and waiting-list entries it ended (so each
     resident is told once) and no ``booking.cancelled`` per booking.
@@ -309,6 +310,7 @@ async def cancel_session(
         # session's lock, catches any made in between; usually it finds none.
         offer_ids = await _close_open_offers(session_id, now)
         booking_ids = await _cancel_bookings(session_id, now)
+        await cancel_session_holds(session_id, now)  # referrals holding places; their held goes with held = 0
         rows = await Session.raw(
             "UPDATE session SET status = {}, booked = 0, held = 0, updated_at = {} WHERE id = {} AND status = {} "
             "RETURNING id, capacity, booked, held, status",
@@ -321,6 +323,7 @@ async def cancel_session(
             raise SessionCancelled("This session has already been cancelled.")
         offer_ids += await _close_open_offers(session_id, now)
         booking_ids += await _cancel_bookings(session_id, now)
+        await cancel_session_holds(session_id, now)
         entry_ids = await _remove_waitlist_entries(session_id)
         await record_event(
             "session.cancelled",

@@ -25,11 +25,14 @@ class Permission(str, Enum):
     EXPORT_PERSONAL_DATA = "export_personal_data"  #: files with residents' names and contact details
     MANAGE_STAFF = "manage_staff"  #: staff accounts, roles and venues
     VIEW_AUDIT_LOG = "view_audit_log"
+    MAKE_REFERRALS = "make_referrals"  #: a partner's referrals: make them and see their outcomes (partner staff only)
 
 
 _EVERYONE = {Permission.ACCOUNT, Permission.SEE_SESSIONS, Permission.TAKE_REGISTER}
 
 ROLE_PERMISSIONS: dict[StaffRole, frozenset[Permission]] = {
+    # Admins may open every page; referrals themselves are made only by staff linked to a partner
+    # (booking/referrals.py ``partner_of``), so an admin's referral pages say their account is not linked.
     StaffRole.ADMIN: frozenset(Permission),
     StaffRole.COORDINATOR: frozenset(
         _EVERYONE
@@ -42,6 +45,8 @@ ROLE_PERMISSIONS: dict[StaffRole, frozenset[Permission]] = {
         }
     ),
     StaffRole.VOLUNTEER: frozenset(_EVERYONE),
+    #: no venue, no register, no residents but the ones they referred
+    StaffRole.PARTNER: frozenset({Permission.ACCOUNT, Permission.MAKE_REFERRALS}),
 }
 
 

@@ -22,6 +22,7 @@ class BookingSource(str, Enum):
     IN_PERSON = "in_person"
     WAITLIST = "waitlist"  #: accepted from a waiting-list offer, or booked automatically from the list
     WALK_IN = "walk_in"  #: came to the session without booking; added to the register by staff
+    REFERRAL = "referral"  #: booked by a partner's link worker, directly or when the resident confirmed a held place
 
 
 class Attendance(str, Enum):
@@ -44,6 +45,7 @@ class StaffRole(str, Enum):
     ADMIN = "admin"  #: everything, every venue
     COORDINATOR = "coordinator"  #: programme, rooms, bookings and reports for their venues
     VOLUNTEER = "volunteer"  #: their venue only: today's sessions, registers, walk-ins, booking on behalf
+    PARTNER = "partner"  #: a partner organisation's staff (a link worker): referrals for their organisation only
 
     @property
     def label(self) -> str:
@@ -106,4 +108,45 @@ CATEGORY_LABELS = {
     ActivityCategory.DIGITAL_SKILLS: "Digital skills",
     ActivityCategory.WELLBEING_COURSE: "Wellbeing courses",
     ActivityCategory.SOCIAL: "Social groups",
+}
+
+
+class ReferralMode(str, Enum):
+    """What a referral does with the places."""
+
+    BOOK = "book"  #: book them straight away
+    HOLD = "hold"  #: hold them for some days while the resident confirms through a link
+
+
+class ReferralStatus(str, Enum):
+    CREATED = "created"  #: booked straight away, or holding places until the resident confirms
+    ACCEPTED = "accepted"  #: the resident confirmed a held place: it is booked
+    EXPIRED = "expired"  #: the hold ran out; its places went back
+    CANCELLED = "cancelled"
+
+
+class ReferralOutcome(str, Enum):
+    """What a partner sees about one of their referrals."""
+
+    WAITING = "waiting"  #: holding places until the resident confirms
+    BOOKED = "booked"
+    ATTENDED = "attended"
+    DID_NOT_ATTEND = "did_not_attend"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    NOT_SHARED = "not_shared"  #: the resident did not agree to the partner seeing what happened
+
+    @property
+    def label(self) -> str:
+        return OUTCOME_LABELS[self]
+
+
+OUTCOME_LABELS = {
+    ReferralOutcome.WAITING: "Waiting for the resident to confirm",
+    ReferralOutcome.BOOKED: "Booked",
+    ReferralOutcome.ATTENDED: "Attended",
+    ReferralOutcome.DID_NOT_ATTEND: "Did not attend",
+    ReferralOutcome.EXPIRED: "Not confirmed in time",
+    ReferralOutcome.CANCELLED: "Cancelled",
+    ReferralOutcome.NOT_SHARED: "Not shared",
 }

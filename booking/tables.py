@@ -19,6 +19,8 @@ from booking.states import (
     BookingSource,
     BookingStatus,
     ConsentSource,
+    ReferralMode,
+    ReferralStatus,
     SessionStatus,
     StaffLinkPurpose,
     StaffRole,
@@ -265,6 +267,54 @@ class ServerSideSession(Table):
     expires_at = Timestamptz(null=True, default=None, index=True)
 
 
+class OpenActiveItem(Table):
+    """One item of an OpenActive RPDE feed (booking/openactive.py): what the feed last said about it, and when.
+
+    Deleted items stay as ``deleted`` rows for at least 7 days so that data users see the deletion.
+    """
+
+    kind = Varchar(length=30, index=True)  #: the feed: session-series | scheduled-sessions
+    item_id = Varchar(length=60)  #: the RPDE id, unique within its feed
+    #: strictly increasing over every feed (one counter, taken under a lock): RPDE orders by (modified, id)
+    modified = Integer(index=True)
+    state = Varchar(length=10)  #: updated | deleted
+    data = Text(default="")  #: the item's JSON-LD, "" when deleted
+    changed_at = Timestamptz()  #: when ``modified`` last moved; deleted rows go 7 days after this
+
+
+class PartnerStaff(Table):
+    """Links a staff account with the role ``partner`` to the one partner organisation it works for."""
+
+    staff_member = ForeignKey(references=StaffMember, unique=True, on_delete=OnDelete.cascade)
+    partner = ForeignKey(references=Partner, on_delete=OnDelete.restrict)
+
+
+class Referral(Table):
+    """A partner's link worker referring a resident to a session: booked straight away, or places held
+    (``session.held``, like a waiting-list offer) until the resident confirms through a signed link."""
+
+    partner = ForeignKey(references=Partner, on_delete=OnDelete.restrict)
+    created_by = ForeignKey(references=StaffMember, null=True, on_delete=OnDelete.set_null)
+    resident = ForeignKey(references=Resident, on_delete=OnDelete.restrict)
+    session = ForeignKey(references=Session, on_delete=OnDelete.restrict)
+    party_size = Integer()
+    note_for_staff = Text(default="")  #: shown on the register; erased with the resident's data
+    #: how the resident agreed to being referred: told the link worker by phone or in person
+    consent_source = Varchar(length=20, choices=ConsentSource)
+    consent_at = Timestamptz()  #: when the link worker recorded that consent
+    #: the resident also agreed that the partner may see whether they came (booked, attended, did not attend)
+    share_outcome = Boolean(default=False)
+    mode = Varchar(length=10, choices=ReferralMode)
+    hold_days = Integer(default=0)  #: hold mode: days the places are held
+    expires_at = Timestamptz(null=True, default=None)  #: hold mode: when the held places go back
+    status = Varchar(length=20, choices=ReferralStatus, default=ReferralStatus.CREATED.value)
+    #: random; the confirm link carries ``id.mac`` with the MAC over id and nonce (booking/referrals.py)
+    nonce = Varchar(length=32)
+    booking = ForeignKey(references=Booking, null=True, default=None, on_delete=OnDelete.set_null)
+    created_at = Timestamptz()
+    decided_at = Timestamptz(null=True, default=None)  #: when accepted, expired or cancelled
+
+
 TABLES = [
     Partner,
     Venue,
@@ -282,4 +332,7 @@ TABLES = [
     SignInLink,
     AuditEntry,
     ServerSideSession,
+    OpenActiveItem,
+    PartnerStaff,
+    Referral,
 ]

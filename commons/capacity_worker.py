@@ -19,6 +19,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from booking.clock import Clock, SystemClock
+from booking.openactive import refresh_feeds, refresh_session
+from booking.referrals import expire_referrals
 from booking.tables import WaitlistOffer
 from booking.waitlist import expire_offers, offer_free_places, places_free_for_waiting_list
 from commons.db import UNIQUE_VIOLATION_ERRORS
@@ -49,10 +51,17 @@ class CapacityHandler:
     clock: Clock
     consumer: str = CONSUMER
     instance: str = field(default_factory=instance_name)
+    base_url: str = ""  #: absolute URLs in the OpenActive feeds
 
     async def handle_event(self, event: dict) -> Outcome:
         if event["type"] != "availability.changed":
             return Outcome.DONE  # not ours to act on
+        outcome = await self._offer_free_places(event)
+        # The OpenActive feed shows places left; a redelivery moves nothing when they have not changed.
+        await refresh_session(parse(event).session_id, self.base_url)
+        return outcome
+
+    async def _offer_free_places(self, event: dict) -> Outcome:
         session_id = parse(event).session_id
         if await ProcessedMessage.exists().where(
             (ProcessedMessage.consumer == self.consumer) & (ProcessedMessage.event_id == event["id"])
@@ -80,18 +89,25 @@ class CapacityHandler:
             log.info("%s: event %s was already processed by another instance", self.consumer, event["id"])
             return Outcome.DONE
         if made:
-            log.info("%s: session %d: %d offer(s) or booking(s) from the waiting list", self.consumer, session_id, len(made))
+            log.info(
+                "%s: session %d: %d offer(s) or booking(s) from the waiting list", self.consumer, session_id, len(made)
+            )
         return Outcome.DONE
 
 
-async def sweep_expired_offers(clock: Clock, finished: asyncio.Event, interval: float) -> None:
+async def sweep_expired_offers(clock: Clock, finished: asyncio.Event, interval: float, base_url: str = "") -> None:
     """Expire offers past their time and offer their places on, now and every ``interval`` seconds.
 
+    Each sweep also brings the OpenActive feeds up to date (new, moved, cancelled and finished sessions).
     A failed sweep is logged and tried again next time: one bad offer must not stop the consumer.
     """
     while not finished.is_set():
         try:
             result = await expire_offers(clock)
+            # Referral holds past their time give their places back (``availability.changed`` then
+            # brings the consumer above to offer them to the waiting list) and record ``referral.expired``.
+            expired_referrals = await expire_referrals(clock.now())
+            await refresh_feeds(base_url)
         except DATABASE_ERRORS as exc:
             log.warning("capacity: the offer sweep hit a database error (%s); trying again in %gs", exc, interval)
         except Exception:
@@ -103,6 +119,8 @@ async def sweep_expired_offers(clock: Clock, finished: asyncio.Event, interval: 
                     len(result.expired_offer_ids),
                     len(result.next_in_line),
                 )
+            if expired_referrals:
+                log.info("capacity: %d referral hold(s) ran out", len(expired_referrals))
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(finished.wait(), timeout=interval)
 
@@ -125,14 +143,16 @@ async def run_capacity_worker(
     if settings.nats_url is None:
         raise ValueError("run_capacity_worker needs settings.nats_url")
     await check_database()
-    handler = CapacityHandler(clock, consumer=durable)
+    handler = CapacityHandler(clock, consumer=durable, base_url=settings.base_url)
     nc = await connect(settings.nats_url, name=durable)  # raises NatsUnavailable: fail loudly at start-up
     finished = asyncio.Event()
     sweeper: asyncio.Task | None = None
     try:
         js = nc.jetstream()
         await ensure_stream(js)
-        sweeper = asyncio.create_task(sweep_expired_offers(clock, finished, sweep_interval), name=f"{durable}-sweep")
+        sweeper = asyncio.create_task(
+            sweep_expired_offers(clock, finished, sweep_interval, settings.base_url), name=f"{durable}-sweep"
+        )
         spec = replace(SPEC, durable=durable, ack_wait=float(settings.ack_wait_seconds))
         await run_consumer(js, spec, handler.handle_event, stop)
     finally:

@@ -43,7 +43,11 @@ def _cmd_seed(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     from commons.runner import serve
 
-    return serve(host=args.host, port=args.port)
+    workers = args.workers if args.workers is not None else get_settings().web_workers
+    if workers < 1:
+        print("commons serve: --workers must be at least 1.", file=sys.stderr)
+        return 2
+    return serve(host=args.host, port=args.port, workers=workers)
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
@@ -140,12 +144,26 @@ def _cmd_staff_create(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
     from booking.staff_accounts import StaffAccountError, create_staff_member, staff_link_token
+    from booking.staff_admin import create_partner_account
     from booking.states import StaffRole
 
-    async def create() -> str:
-        _, link_id = await create_staff_member(
-            args.email, StaffRole(args.role), venue_slugs=args.venue, name=args.name, now=datetime.now(timezone.utc)
+    if args.role == StaffRole.PARTNER.value and args.venue:
+        print(
+            "commons: partner staff work for a partner organisation, not at venues: leave out --venue", file=sys.stderr
         )
+        return 2
+    if args.role != StaffRole.PARTNER.value and args.partner is not None:
+        print("commons: --partner is only for --role partner", file=sys.stderr)
+        return 2
+
+    async def create() -> str:
+        now = datetime.now(timezone.utc)
+        if args.role == StaffRole.PARTNER.value:
+            _, link_id = await create_partner_account(args.email, args.partner or "", name=args.name, now=now)
+        else:
+            _, link_id = await create_staff_member(
+                args.email, StaffRole(args.role), venue_slugs=args.venue, name=args.name, now=now
+            )
         return await staff_link_token(get_settings().secret_key, link_id)
 
     try:
@@ -164,7 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="commons", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    up_cmd = commands.add_parser("up", help="run everything on the embedded defaults (SQLite, bundled NATS, dev mailbox)")
+    up_cmd = commands.add_parser(
+        "up", help="run everything on the embedded defaults (SQLite, bundled NATS, dev mailbox)"
+    )
     up_cmd.add_argument("--host", default="127.0.0.1")
     up_cmd.add_argument("--port", type=int, default=8000)
     up_cmd.set_defaults(func=_cmd_up)
@@ -172,6 +192,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve_cmd = commands.add_parser("serve", help="run the web app only")
     serve_cmd.add_argument("--host", default="127.0.0.1")
     serve_cmd.add_argument("--port", type=int, default=8000)
+    serve_cmd.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="web processes sharing the port (default COMMONS_WEB_WORKERS, else 1); one per core is usual",
+    )
     serve_cmd.set_defaults(func=_cmd_serve)
 
     worker_cmd = commands.add_parser("worker", help="run one background worker")
@@ -185,7 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     dead_cmd.add_argument("--limit", type=int, default=100)
     dead_cmd.set_defaults(func=_cmd_events_dead_letters)
     replay_cmd = events.add_parser("replay", help="republish published outbox events (consumers skip what they did)")
-    replay_cmd.add_argument("--since", required=True, help="an ISO 8601 time (UTC if no offset) or a duration: 30m, 2h, 1d")
+    replay_cmd.add_argument(
+        "--since", required=True, help="an ISO 8601 time (UTC if no offset) or a duration: 30m, 2h, 1d"
+    )
     replay_cmd.set_defaults(func=_cmd_events_replay)
     prune_cmd = events.add_parser("prune", help="delete published outbox events past their retention period")
     prune_cmd.add_argument(
@@ -199,9 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
         "create", help="create a staff account and print a one-time link to set its password (never a password here)"
     )
     create_cmd.add_argument("--email", required=True)
-    create_cmd.add_argument("--role", required=True, choices=["admin", "coordinator", "volunteer"])
+    create_cmd.add_argument("--role", required=True, choices=["admin", "coordinator", "volunteer", "partner"])
     create_cmd.add_argument(
         "--venue", action="append", default=[], help="a venue's slug; repeat for several (coordinators, volunteers)"
+    )
+    create_cmd.add_argument(
+        "--partner", default=None, help="partner staff only: the partner organisation's id or exact name"
     )
     create_cmd.add_argument("--name", default="", help="the person's name, as shown to colleagues")
     create_cmd.set_defaults(func=_cmd_staff_create)

@@ -7,7 +7,9 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -24,22 +26,99 @@ WorkerFn = Callable[[Settings, asyncio.Event], Awaitable[None]]
 
 
 def _configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s")
 
 
-def serve(host: str, port: int) -> int:
-    """The web app alone (bookings keep working whether or not NATS is up)."""
+def serve(host: str, port: int, workers: int = 1) -> int:
+    """The web app alone (bookings keep working whether or not NATS is up), in ``workers`` processes."""
+    _configure_logging()
+    if workers <= 1:
+        return _serve_in_this_process(host, port)
+    return _Supervisor(host, port, workers).run()
+
+
+def _serve_in_this_process(host: str, port: int, sock: socket.socket | None = None) -> int:
     from web.app import create_app
 
-    _configure_logging()
     server = _Server(uvicorn.Config(create_app(get_settings()), host=host, port=port, log_level="info"))
 
     async def main() -> None:
         _stop_on_signals(asyncio.Event(), also=lambda: _ask_to_exit(server))
-        await server.serve()
+        await server.serve(sockets=[sock] if sock is not None else None)
 
     asyncio.run(main())
     return 0 if server.started else STARTUP_FAILURE
+
+
+class _Supervisor:
+    """Several web processes sharing one listening socket: the kernel hands each connection to one of them.
+
+    Every process is a whole app (its own pool, live-places subscription), as with several hosts;
+    sessions and rate-limit counts that must be shared live in the database or the data directory.
+    SIGTERM or SIGINT goes on to every process, and the supervisor exits 0 once all have stopped
+    cleanly. A process that dies on its own is started again, unless it failed at start-up (the
+    others would too: the database is unreachable, say) or processes keep dying (5 within a minute).
+    """
+
+    RESTARTS_PER_MINUTE = 5
+
+    def __init__(self, host: str, port: int, workers: int) -> None:
+        self.host, self.port, self.workers = host, port, workers
+        self.children: dict[int, int] = {}  #: pid -> slot
+        self.stopping = False
+        self.restarts: list[float] = []
+
+    def run(self) -> int:
+        sock = socket.create_server((self.host, self.port), backlog=2048)
+        sock.set_inheritable(True)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._forward)
+        log.info("serving http://%s:%d with %d web processes", self.host, self.port, self.workers)
+        for slot in range(self.workers):
+            self._start(slot, sock)
+        failed = 0
+        while self.children:
+            pid, status = os.wait()
+            slot = self.children.pop(pid, None)
+            if slot is None:
+                continue
+            code = os.waitstatus_to_exitcode(status)
+            if self.stopping:
+                # Killed by the signal we passed on: a process still starting up has no handler yet.
+                failed = failed or code not in (0, -signal.SIGTERM, -signal.SIGINT)
+                continue
+            log.error("web process %d (pid %d) exited with %d", slot, pid, code)
+            if code == STARTUP_FAILURE or not self._may_restart():
+                failed = STARTUP_FAILURE if code == STARTUP_FAILURE else 1
+                self._forward(signal.SIGTERM, None)
+                continue
+            self._start(slot, sock)
+        sock.close()
+        return STARTUP_FAILURE if failed == STARTUP_FAILURE else (1 if failed else 0)
+
+    def _start(self, slot: int, sock: socket.socket) -> None:
+        pid = os.fork()
+        if pid == 0:  # the child: default signal handling until its own event loop takes over
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, signal.SIG_DFL)
+            code = 1
+            try:
+                code = _serve_in_this_process(self.host, self.port, sock)
+            finally:
+                os._exit(code)
+        self.children[pid] = slot
+        log.info("web process %d started (pid %d)", slot, pid)
+
+    def _may_restart(self) -> bool:
+        now = time.monotonic()
+        self.restarts = [t for t in self.restarts if now - t < 60] + [now]
+        return len(self.restarts) <= self.RESTARTS_PER_MINUTE
+
+    def _forward(self, signum: int, _frame) -> None:
+        self.stopping = True
+        for pid in list(self.children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
 
 
 def _worker_for(kind: str) -> WorkerFn:
@@ -90,7 +169,9 @@ def run_worker(kind: str) -> int:
     _configure_logging()
     settings = get_settings()
     if settings.nats_url is None:
-        print("commons: COMMONS_NATS_URL must be set to run a worker on its own (or use `commons up`).", file=sys.stderr)
+        print(
+            "commons: COMMONS_NATS_URL must be set to run a worker on its own (or use `commons up`).", file=sys.stderr
+        )
         return 2
     worker = _worker_for(kind)
 
@@ -165,7 +246,9 @@ async def _invite_demo_admin(settings: Settings) -> None:
     token = await staff_link_token(settings.secret_key, link_id)
     log.info(
         "staff console: set the password of %s (admin) at %s/staff/password/%s (works once, for 7 days)",
-        DEMO_ADMIN, settings.base_url.rstrip("/"), token,
+        DEMO_ADMIN,
+        settings.base_url.rstrip("/"),
+        token,
     )
 
 

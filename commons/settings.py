@@ -26,6 +26,7 @@ class Settings:
     base_url: str
     mail_from: str
     booking_rate_limit_per_minute: int = 30  #: booking attempts per client address per minute
+    web_workers: int = 1  #: ``commons serve`` processes sharing the port (COMMONS_WEB_WORKERS)
     #: where texts go: notify://…, twilio://… or dev:// (see notifications/sms); None: the dev outbox in
     #: development, no texts at all in production
     sms_url: str | None = None
@@ -64,7 +65,9 @@ class Settings:
         if self.is_production and len(self.secret_key) < 32:
             raise ConfigurationError("COMMONS_SECRET_KEY must be at least 32 characters in production.")
         if self.is_production and self.smtp_url is None:
-            raise ConfigurationError("COMMONS_SMTP_URL must be set in production (the dev mailbox is for development only).")
+            raise ConfigurationError(
+                "COMMONS_SMTP_URL must be set in production (the dev mailbox is for development only)."
+            )
         if not (self.is_postgres or self.database_url.startswith("sqlite:///")):
             raise ConfigurationError(
                 f"COMMONS_DATABASE_URL must start with postgresql:// or sqlite:/// (got {self.database_url!r})."
@@ -117,6 +120,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         sms_inbound_token=environ.get("COMMONS_SMS_INBOUND_TOKEN") or None,
         send_lease_seconds=_positive_int(environ, "COMMONS_SEND_LEASE_SECONDS", 300),
         ack_wait_seconds=_positive_int(environ, "COMMONS_ACK_WAIT_SECONDS", 30),
+        web_workers=_positive_int(environ, "COMMONS_WEB_WORKERS", 1),
     )
     settings.validate()
     return settings

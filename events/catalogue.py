@@ -146,6 +146,34 @@ class AttendanceMarked(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     attendance: str  #: attended | no_show | unmarked (a tick taken back)
 
 
+class ReferralCreated(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    referral_id: int
+    partner_id: int
+    session_id: int
+    resident_id: int
+    party_size: int
+    mode: str  #: book | hold
+    expires_at: str | None  #: hold: ISO 8601, UTC; book: null
+    booking_id: int | None  #: book: the booking made; hold: null
+
+
+class ReferralAccepted(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    referral_id: int
+    partner_id: int
+    session_id: int
+    resident_id: int
+    booking_id: int
+    reference: str
+
+
+class ReferralExpired(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    referral_id: int
+    partner_id: int
+    session_id: int
+    resident_id: int
+    party_size: int  #: the places given back
+
+
 @dataclass(frozen=True)
 class EventSpec:
     type: str
@@ -176,6 +204,9 @@ EVENT_TYPES: dict[str, EventSpec] = {
         EventSpec("resident.erased", 1, ResidentErased),
         EventSpec("staff.password_reset_requested", 1, StaffPasswordResetRequested),
         EventSpec("booking.attendance_marked", 1, AttendanceMarked),
+        EventSpec("referral.created", 1, ReferralCreated),
+        EventSpec("referral.accepted", 1, ReferralAccepted),
+        EventSpec("referral.expired", 1, ReferralExpired),
         EventSpec("notification.sent", 1, NotificationSent),
         EventSpec("notification.failed", 1, NotificationFailed),
     )

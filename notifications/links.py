@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from booking.manage_links import signed_token_for_booking
 from booking.offer_links import offer_link_token
+from booking.referrals import referral_link_token
 from booking.sign_in import sign_in_link_token
 from booking.staff_accounts import staff_link_token
 from notifications.unsubscribe import unsubscribe_token
@@ -24,6 +25,10 @@ class Links:
     async def offer(self, offer_id: int) -> str | None:
         token = await offer_link_token(self.secret_key, offer_id)
         return None if token is None else f"{self.base_url}/offers/{token}"
+
+    async def referral(self, referral_id: int) -> str | None:
+        token = await referral_link_token(self.secret_key, referral_id)
+        return None if token is None else f"{self.base_url}/referrals/{token}"
 
     async def sign_in(self, link_id: int) -> str | None:
         token = await sign_in_link_token(self.secret_key, link_id)

@@ -10,12 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from booking.queries import BookingView, get_booking, get_session
-from booking.states import ACTIVE_WAITLIST_STATUSES, BookingStatus, WaitlistOfferStatus
-from booking.tables import Resident, SignInLink, StaffLink
+from booking.states import ACTIVE_WAITLIST_STATUSES, BookingStatus, ReferralMode, ReferralStatus, WaitlistOfferStatus
+from booking.tables import Referral, Resident, SignInLink, StaffLink
 from events.catalogue import (
     BookingCancelled,
     BookingConfirmed,
     BookingWaitlisted,
+    ReferralAccepted,
+    ReferralCreated,
+    ReferralExpired,
     ReminderDue,
     ResidentErased,
     SessionCancelled,
@@ -135,8 +138,13 @@ async def session_changed(data: SessionChanged, ctx: Context) -> Plan:
         booking = await get_booking(booking_id)
         if booking is not None:
             notices += await _tell_booker(
-                Template.SESSION_CHANGED, booking, ctx, one_of_many=True,
-                before=before, time_changed=time_changed, place_changed=place_changed,
+                Template.SESSION_CHANGED,
+                booking,
+                ctx,
+                one_of_many=True,
+                before=before,
+                time_changed=time_changed,
+                place_changed=place_changed,
             )
     return Plan(notices)
 
@@ -149,7 +157,9 @@ async def session_cancelled(data: SessionCancelled, ctx: Context) -> Plan:
     for booking_id in data.booking_ids:  # before the waiting list: a resident on both hears about the booking
         booking = await get_booking(booking_id)
         if booking is not None:
-            notices += await _tell_booker(Template.SESSION_CANCELLED, booking, ctx, one_of_many=True, message=data.message)
+            notices += await _tell_booker(
+                Template.SESSION_CANCELLED, booking, ctx, one_of_many=True, message=data.message
+            )
     for entry_id in data.waitlist_entry_ids:
         who = await waitlist_recipient(entry_id)
         if who is not None:
@@ -211,14 +221,93 @@ async def staff_password_reset_requested(data: StaffPasswordResetRequested, ctx:
         return Plan()
     who = Recipient.at_address(link["email"], link["name"])
     context = {"reset_url": url, "expires": moment(link["expires_at"], "Europe/London")}
-    return Plan(
-        [Notice(Template.STAFF_PASSWORD_RESET, who, context, "Europe/London", requested_channel=Channel.EMAIL)]
-    )
+    return Plan([Notice(Template.STAFF_PASSWORD_RESET, who, context, "Europe/London", requested_channel=Channel.EMAIL)])
 
 
 async def resident_erased(data: ResidentErased, ctx: Context) -> Plan:
     """Nothing more is sent to someone who deleted their data; what was waiting to go is withdrawn."""
     return Plan(withdraw_messages_of=data.resident_id)
+
+
+async def referral_created(data: ReferralCreated, ctx: Context) -> Plan:
+    """Booked straight away: the booking's details. Held: the link to confirm, and until when."""
+    referral = await _referral(data.referral_id)
+    if referral is None or referral["status"] != ReferralStatus.CREATED.value:
+        return Plan()  # confirmed, run out or cancelled before we got here
+    if referral["mode"] == ReferralMode.BOOK.value:
+        booking = await get_booking(referral["booking"]) if referral["booking"] else None
+        if booking is None or booking.status != BookingStatus.CONFIRMED.value:
+            return Plan()
+        return Plan(
+            await _tell_booker(
+                Template.REFERRAL_CREATED,
+                booking,
+                ctx,
+                partner_name=referral["partner_name"],
+                confirm_url=None,
+                expires=None,
+                party_size=booking.party_size,
+            )
+        )
+    if referral["expires_at"] <= ctx.now:
+        return Plan()
+    session = await get_session(referral["session"])
+    confirm_url = await ctx.links.referral(data.referral_id)
+    who = await recipient(referral["resident"])
+    if session is None or session.is_cancelled or confirm_url is None or who is None:
+        return Plan()
+    context = {
+        "session": session,
+        "booking": None,
+        "party_size": referral["party_size"],
+        "partner_name": referral["partner_name"],
+        "confirm_url": confirm_url,
+        "expires": moment(referral["expires_at"], session.time_zone),
+    }
+    return Plan([Notice(Template.REFERRAL_CREATED, who, context, session.time_zone)])
+
+
+async def referral_accepted(data: ReferralAccepted, ctx: Context) -> Plan:
+    booking = await get_booking(data.booking_id)
+    referral = await _referral(data.referral_id)
+    if booking is None or booking.status != BookingStatus.CONFIRMED.value or referral is None:
+        return Plan()
+    return Plan(await _tell_booker(Template.REFERRAL_ACCEPTED, booking, ctx, partner_name=referral["partner_name"]))
+
+
+async def referral_expired(data: ReferralExpired, ctx: Context) -> Plan:
+    referral = await _referral(data.referral_id)
+    if referral is None or referral["status"] != ReferralStatus.EXPIRED.value:
+        return Plan()
+    session = await get_session(referral["session"])
+    who = await recipient(referral["resident"])
+    if session is None or session.is_cancelled or who is None:
+        return Plan()
+    context = {
+        "session": session,
+        "party_size": referral["party_size"],
+        "partner_name": referral["partner_name"],
+        "expired": moment(referral["expires_at"], session.time_zone),
+        "session_url": ctx.links.session(session.id),
+    }
+    return Plan([Notice(Template.REFERRAL_EXPIRED, who, context, session.time_zone)])
+
+
+async def _referral(referral_id: int) -> dict | None:
+    return (
+        await Referral.select(
+            Referral.status,
+            Referral.mode,
+            Referral.booking,
+            Referral.resident,
+            Referral.session,
+            Referral.party_size,
+            Referral.expires_at,
+            Referral.partner.name.as_alias("partner_name"),
+        )
+        .where(Referral.id == referral_id)
+        .first()
+    )
 
 
 async def _tell_booker(
@@ -228,7 +317,12 @@ async def _tell_booker(
     who = await booking_recipient(booking.id)
     if who is None:
         return []
-    context = {"booking": booking, "session": booking.session, "manage_url": await ctx.links.manage(booking.id), **extra}
+    context = {
+        "booking": booking,
+        "session": booking.session,
+        "manage_url": await ctx.links.manage(booking.id),
+        **extra,
+    }
     return [Notice(template, who, context, booking.session.time_zone, booking.reference, one_of_many=one_of_many)]
 
 
@@ -244,4 +338,7 @@ PLANNERS = {
     "resident.sign_in_requested": sign_in_requested,
     "resident.erased": resident_erased,
     "staff.password_reset_requested": staff_password_reset_requested,
+    "referral.created": referral_created,
+    "referral.accepted": referral_accepted,
+    "referral.expired": referral_expired,
 }

@@ -36,3 +36,6 @@ class Template(enum.StrEnum):
     REMINDER = "reminder"
     SIGN_IN_LINK = "sign_in_link"
     STAFF_PASSWORD_RESET = "staff_password_reset"  #: e-mail only: staff are never texted
+    REFERRAL_CREATED = "referral_created"  #: a partner referred the resident: confirm a held place, or booked
+    REFERRAL_ACCEPTED = "referral_accepted"  #: the resident confirmed a held place: it is booked
+    REFERRAL_EXPIRED = "referral_expired"  #: the held place was not confirmed in time

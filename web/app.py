@@ -25,16 +25,19 @@ from web.health import HealthController
 from web.live import SKIP_COMPRESSION, LivePlacesController, live_places_lifespan
 from web.manage import ManageController
 from web.offers import OfferController
+from web.openactive import OpenActiveController
 from web.pages import PagesController
 from web.privacy import InformationController, YourDataController
+from web.referrals import ReferralConfirmController
 from web.security import (
+    RATE_LIMIT_STORE,
     SESSION_STORE,
     add_security_headers,
     booking_rate_limit,
     csrf_config,
     session_config,
 )
-from web.session_store import session_store
+from web.session_store import rate_limit_store, session_store
 from web.sms_webhooks import SmsWebhookController
 from web.staff import staff_router
 from web.templating import template_config
@@ -73,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 BookingController,
                 WaitlistController,
                 OfferController,
+                ReferralConfirmController,
                 ManageController,
                 AccountController,
                 YourDataController,
@@ -85,6 +89,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         SmsWebhookController,
         HealthController,
         LivePlacesController,
+        OpenActiveController,
         api_router,
         create_static_files_router(path="/static", directories=[STATIC_DIR]),
     ]
@@ -104,7 +109,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             gzip_compress_level=GZIP_LEVEL,
             exclude_opt_key=SKIP_COMPRESSION,
         ),
-        stores={SESSION_STORE: session_store(settings)},
+        stores={SESSION_STORE: session_store(settings), RATE_LIMIT_STORE: rate_limit_store(settings)},
         middleware=[booking_rate_limit(settings).middleware],
         before_send=[add_security_headers],
         exception_handlers=EXCEPTION_HANDLERS,

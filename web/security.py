@@ -41,6 +41,7 @@ def uses_https(settings: Settings) -> bool:
 
 
 SESSION_STORE = "web_sessions"
+RATE_LIMIT_STORE = "rate_limit"
 SESSION_MAX_AGE = 60 * 60 * 24  #: a day: long enough to come back to the confirmation page
 
 
@@ -84,10 +85,11 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
 #: Requests that make or cancel a booking (the confirm step, not the details step before it) or a waiting-list place;
 #: requests for a "Find my bookings" sign-in link (each may send an e-mail or a text); staff sign-in and
 #: password-reset attempts (besides each account's own lockout, booking/staff_accounts.py); and the forms behind
-#: a one-time link (resident sign-in, staff set-password), whose 192-bit signatures no one guesses anyway.
+#: a one-time link (resident sign-in, staff set-password, confirming a referral), whose 192-bit signatures no
+#: one guesses anyway.
 BOOKING_ATTEMPT = re.compile(
     r"^/(sessions/\d+/(book/confirm|waitlist)|api/v1/sessions/\d+/(bookings|waitlist)|api/v1/bookings/|api/v1/offers/"
-    r"|bookings/manage/|offers/|my-bookings/?$|my-bookings/sign-in/|staff/(sign-in$|password-reset$|password/))"
+    r"|bookings/manage/|offers/|referrals/|my-bookings/?$|my-bookings/sign-in/|staff/(sign-in$|password-reset$|password/))"
 )
 
 
@@ -101,5 +103,5 @@ def booking_rate_limit(settings: Settings) -> RateLimitConfig:
     return RateLimitConfig(
         rate_limit=("minute", settings.booking_rate_limit_per_minute),
         check_throttle_handler=is_booking_attempt,
-        store="rate_limit",
+        store=RATE_LIMIT_STORE,
     )

@@ -1,4 +1,4 @@
-"""Where server-side web sessions live: PostgreSQL for a real deployment, files for the embedded default.
+"""Where web sessions and rate-limit counts live: PostgreSQL for a real deployment, files for the embedded default.
 
 Litestar's ``FileStore`` does each read and write in a worker thread (a thread hop, a temporary file
 and a rename per request that changes a session), and it is shared only by processes on one machine.
@@ -33,16 +33,24 @@ def _seconds(value: int | timedelta | None) -> float | None:
 
 
 class DatabaseStore(Store):
-    """Litestar's ``Store`` on the ``server_side_session`` table (PostgreSQL SQL)."""
+    """Litestar's ``Store`` on the ``server_side_session`` table (PostgreSQL SQL).
 
-    def __init__(self) -> None:
+    ``namespace`` keeps stores apart in the one table (sessions, rate-limit counts): each sees, and
+    ``delete_all`` deletes, only its own keys.
+    """
+
+    def __init__(self, namespace: str = "session") -> None:
+        self._prefix = f"{namespace}:"
         self._next_purge = time.monotonic() + PURGE_EVERY
+
+    def _key(self, key: str) -> str:
+        return self._prefix + key
 
     async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
         data = value.encode() if isinstance(value, str) else value
         seconds = _seconds(expires_in)
         expires_at = datetime.now(UTC) + timedelta(seconds=seconds) if seconds is not None else None
-        await ServerSideSession.raw(_UPSERT, key, data, expires_at)
+        await ServerSideSession.raw(_UPSERT, self._key(key), data, expires_at)
         if time.monotonic() >= self._next_purge:
             self._next_purge = time.monotonic() + PURGE_EVERY
             await self.delete_expired()
@@ -50,7 +58,7 @@ class DatabaseStore(Store):
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
         now = datetime.now(UTC)
         rows = await ServerSideSession.raw(
-            f'SELECT "value", "expires_at" FROM "server_side_session" WHERE {_LIVE}', key, now
+            f'SELECT "value", "expires_at" FROM "server_side_session" WHERE {_LIVE}', self._key(key), now
         )
         if not rows:
             return None
@@ -59,35 +67,50 @@ class DatabaseStore(Store):
             await ServerSideSession.raw(
                 f'UPDATE "server_side_session" SET "expires_at" = {{}} WHERE {_LIVE}',
                 now + timedelta(seconds=seconds),
-                key,
+                self._key(key),
                 now,
             )
         return bytes(rows[0]["value"])
 
     async def delete(self, key: str) -> None:
-        await ServerSideSession.raw('DELETE FROM "server_side_session" WHERE "key" = {}', key)
+        await ServerSideSession.raw('DELETE FROM "server_side_session" WHERE "key" = {}', self._key(key))
 
     async def delete_all(self) -> None:
-        await ServerSideSession.raw('DELETE FROM "server_side_session"')
+        await ServerSideSession.raw('DELETE FROM "server_side_session" WHERE starts_with("key", {})', self._prefix)
 
     async def delete_expired(self) -> None:
-        await ServerSideSession.raw('DELETE FROM "server_side_session" WHERE "expires_at" <= {}', datetime.now(UTC))
+        await ServerSideSession.raw(
+            'DELETE FROM "server_side_session" WHERE starts_with("key", {}) AND "expires_at" <= {}',
+            self._prefix,
+            datetime.now(UTC),
+        )
 
     async def exists(self, key: str) -> bool:
         return await self.get(key) is not None
 
     async def expires_in(self, key: str) -> int | None:
         now = datetime.now(UTC)
-        rows = await ServerSideSession.raw(f'SELECT "expires_at" FROM "server_side_session" WHERE {_LIVE}', key, now)
+        rows = await ServerSideSession.raw(
+            f'SELECT "expires_at" FROM "server_side_session" WHERE {_LIVE}', self._key(key), now
+        )
         if not rows or rows[0]["expires_at"] is None:
             return None
         return int((rows[0]["expires_at"] - now).total_seconds())
 
 
-def session_store(settings: Settings) -> Store:
-    """Session data stays on the server; the cookie holds only a random, unguessable id."""
+def _store(settings: Settings, namespace: str, directory_name: str) -> Store:
     if settings.is_postgres:
-        return DatabaseStore()
-    directory = settings.data_dir / "web-sessions"
+        return DatabaseStore(namespace)
+    directory = settings.data_dir / directory_name
     directory.mkdir(parents=True, exist_ok=True)
     return FileStore(directory, create_directories=False)
+
+
+def session_store(settings: Settings) -> Store:
+    """Session data stays on the server; the cookie holds only a random, unguessable id."""
+    return _store(settings, "session", "web-sessions")
+
+
+def rate_limit_store(settings: Settings) -> Store:
+    """Attempts counted per client address, shared by every web process (``commons serve --workers``)."""
+    return _store(settings, "rate-limit", "rate-limit")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from booking.clock import FixedClock
 from booking.manage_links import find_booking_for_manage_link, signed_manage_token
 from booking.privacy import (
@@ -16,14 +18,17 @@ from booking.privacy import (
     read_preferences,
     resident_summary,
 )
+from booking.referrals import ReferralNotOpen, accept_referral, create_referral
 from booking.service import book_place, cancel_booking
 from booking.sign_in import Contact, request_sign_in_link
-from booking.tables import Booking, Resident, Session, SignInLink, WaitlistEntry, WaitlistOffer
+from booking.states import ReferralMode, ReferralStatus
+from booking.tables import Booking, Referral, Resident, Session, SignInLink, WaitlistEntry, WaitlistOffer
 from booking.validation import ResidentDetails
 from booking.waitlist import join_waitlist, offer_free_places
 from commons.settings import get_settings
 from events.tables import OutboxEvent
 from tests.builders import fill_session, make_session, make_waitlist_session, resident, unique
+from tests.referral_support import make_link_worker, referral_request
 
 
 async def events_of(event_type: str) -> list[dict]:
@@ -235,3 +240,27 @@ async def test_choices_need_an_address_on_record(db):
     assert list(errors) == ["by_text"] and "mobile number" in errors["by_text"]
     assert read_preferences({"by_email": "yes"}, summary)[1] == {}
     assert read_preferences({}, summary) == (PreferenceChoice(False, False), {})
+
+
+async def test_erasure_blanks_referral_notes_and_gives_held_places_back(db):
+    who = person(unique("referred"))
+    booked_on, held_on = await make_session(capacity=3), await make_session(capacity=3, starts_in=timedelta(days=10))
+    worker = await make_link_worker()
+    now = datetime.now(UTC)
+    booked = await create_referral(worker, referral_request(booked_on.id, who, mode=ReferralMode.BOOK), now)
+    held = await create_referral(worker, referral_request(held_on.id, who, party_size=2), now)
+    assert (await Session.select(Session.held).where(Session.id == held_on.id).first())["held"] == 2
+
+    await erase_resident(booked.resident_id)
+
+    referrals = (
+        await Referral.select(Referral.id, Referral.note_for_staff, Referral.status)
+        .where(Referral.resident == booked.resident_id)
+        .order_by(Referral.id)
+    )
+    assert [r["note_for_staff"] for r in referrals] == ["", ""]  # it said "Uses a wheelchair"
+    assert {r["id"]: r["status"] for r in referrals}[held.referral_id] == ReferralStatus.CANCELLED.value
+    assert (await Session.select(Session.held).where(Session.id == held_on.id).first())["held"] == 0
+    assert any(e["session_id"] == held_on.id and e["places_left"] == 3 for e in await events_of("availability.changed"))
+    with pytest.raises(ReferralNotOpen):
+        await accept_referral(held.referral_id, datetime.now(UTC))

@@ -28,13 +28,15 @@ from booking.programme import (
     change_session,
     schedule_session,
 )
+from booking.referrals import accept_referral, create_referral
 from booking.service import book_place, cancel_booking, reduce_party_size
-from booking.states import BookingStatus
-from booking.tables import Booking, Session, WaitlistOffer
+from booking.states import BookingStatus, ReferralMode, ReferralStatus
+from booking.tables import Booking, Referral, Session, WaitlistOffer
 from booking.waitlist import accept_offer, offer_free_places
 from events.tables import OutboxEvent
 from tests.builders import fill_session, make_activity, make_room, make_session, resident
 from tests.integration.test_waitlist import entry_status, events_for, full_session_with_queue, places
+from tests.referral_support import make_link_worker, referral_request
 
 
 def iso(instant: datetime) -> str:
@@ -191,6 +193,30 @@ async def test_moving_a_session_earlier_cuts_open_offers_short(db):
 
 
 # --- cancel_session -----------------------------------------------------------------------------
+
+
+async def test_cancelling_a_session_closes_its_open_referral_holds(db):
+    session = await make_session(capacity=6, starts_in=timedelta(days=10))
+    worker = await make_link_worker()
+    now = datetime.now(timezone.utc)
+    open_hold = await create_referral(worker, referral_request(session.id, resident("held"), party_size=2), now)
+    taken_up = await create_referral(worker, referral_request(session.id, resident("confirmed")), now)
+    await accept_referral(taken_up.referral_id, now)
+    booked = await create_referral(worker, referral_request(session.id, resident("booked"), mode=ReferralMode.BOOK), now)
+    assert await places(session.id) == {"capacity": 6, "booked": 2, "held": 2}
+
+    await cancel_session(session.id, now=now)
+
+    rows = await Referral.select(Referral.id, Referral.status).where(Referral.session == session.id)
+    statuses = {row["id"]: row["status"] for row in rows}
+    assert statuses == {
+        open_hold.referral_id: ReferralStatus.CANCELLED.value,
+        taken_up.referral_id: ReferralStatus.ACCEPTED.value,  # its booking was cancelled with the session
+        booked.referral_id: ReferralStatus.CREATED.value,
+    }
+    assert await places(session.id) == {"capacity": 6, "booked": 0, "held": 0}
+    with pytest.raises(SessionCancelled):
+        await accept_referral(open_hold.referral_id, now)
 
 
 async def test_cancelling_a_session_ends_bookings_offers_and_the_waiting_list(db):

@@ -11,8 +11,9 @@ import pytest
 
 from booking.staff_accounts import find_staff_link
 from booking.states import StaffRole
-from booking.tables import StaffMember, StaffVenue
+from booking.tables import PartnerStaff, StaffMember, StaffVenue
 from tests.builders import make_venue, unique
+from tests.referral_support import make_partner
 from tests.support.services import commons_env
 from tests.web.conftest import web_settings
 
@@ -67,3 +68,34 @@ async def test_an_existing_address_is_refused(db, data_dir):
     assert (await commons_staff_create(db, data_dir, "--email", email, "--role", "admin"))[0] == 0
     code, _, err = await commons_staff_create(db, data_dir, "--email", email, "--role", "admin")
     assert code == 2 and "already a staff account" in err
+
+
+@pytest.mark.parametrize("by", ["name", "id"])
+async def test_a_partner_account_is_linked_to_the_partner_named(db, data_dir, by):
+    partner = await make_partner(unique("Cannock Wellbeing"))
+    email = f"{unique('link')}@staff.example.org"
+    reference = partner.name if by == "name" else str(partner.id)
+    code, out, err = await commons_staff_create(db, data_dir, "--email", email, "--role", "partner", "--partner", reference)
+    assert code == 0, err
+    assert "Created a partner account" in out and LINK.search(out)
+    member = await StaffMember.select().where(StaffMember.email == email).first()
+    assert member["role"] == StaffRole.PARTNER.value
+    links = await PartnerStaff.select(PartnerStaff.partner).where(PartnerStaff.staff_member == member["id"])
+    assert links == [{"partner": partner.id}]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--role", "partner"], "give --partner"),
+        (["--role", "partner", "--partner", "No Such Trust Anywhere"], "no partner with the id or name"),
+        (["--role", "partner", "--partner", "1", "--venue", "a-venue"], "leave out --venue"),
+        (["--role", "volunteer", "--venue", "a-venue", "--partner", "1"], "only for --role partner"),
+    ],
+)
+async def test_a_partner_account_needs_a_known_partner_and_no_venue(db, data_dir, args, message):
+    email = f"{unique('nolink')}@staff.example.org"
+    code, out, err = await commons_staff_create(db, data_dir, "--email", email, *args)
+    assert code == 2
+    assert message in err and "/staff/password/" not in out
+    assert not await StaffMember.exists().where(StaffMember.email == email)

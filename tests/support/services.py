@@ -27,12 +27,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for(predicate, *, timeout: float = 10.0, interval: float = 0.02, message: str = "condition") -> None:
-    """Poll ``predicate`` until it is truthy; fail with ``message`` after ``timeout`` seconds."""
+def wait_for(predicate, *, timeout: float = 10.0, interval: float = 0.02, message: str = "condition"):
+    """Poll ``predicate`` until it is truthy and return its value; fail with ``message`` after ``timeout`` s."""
     deadline = time.monotonic() + timeout
     while True:
-        if predicate():
-            return
+        value = predicate()
+        if value:
+            return value
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout}s waiting for {message}")
         time.sleep(interval)

@@ -22,10 +22,11 @@ ISSUE_3_TYPES = {
 }
 ISSUE_4_TYPES = {"resident.sign_in_requested", "resident.erased"}
 ISSUE_5_TYPES = {"staff.password_reset_requested", "booking.attendance_marked"}
+ISSUE_7_TYPES = {"referral.created", "referral.accepted", "referral.expired"}
 
 
 def test_every_type_in_the_issue_is_catalogued_with_a_version():
-    assert set(EVENT_TYPES) == ISSUE_3_TYPES | ISSUE_4_TYPES | ISSUE_5_TYPES
+    assert set(EVENT_TYPES) == ISSUE_3_TYPES | ISSUE_4_TYPES | ISSUE_5_TYPES | ISSUE_7_TYPES
     for name, spec in EVENT_TYPES.items():
         assert spec.type == name and spec.version >= 1
         assert spec.dataschema == f"urn:commons:event:{name}:v{spec.version}"

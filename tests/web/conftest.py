@@ -48,7 +48,6 @@ async def browser(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     (litestar#1920), so the asyncpg pool the lifespan opens cannot serve the requests.
     """
     app = app_for(settings)
-    await app.stores.get(RATE_LIMIT_STORE).delete_all()  # each test starts with no attempts counted
     started, stop = asyncio.Event(), asyncio.Event()
 
     async def run_lifespan() -> None:  # its own task: pytest-asyncio tears fixtures down in another one
@@ -63,6 +62,8 @@ async def browser(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         ready.cancel()
         lifespan.result()  # start-up failed: raise its error here
     try:
+        # After start-up: on PostgreSQL the counts are in the app's database, which the lifespan connects.
+        await app.stores.get(RATE_LIMIT_STORE).delete_all()  # each test starts with no attempts counted
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as client:
             yield client

@@ -51,7 +51,18 @@ async def test_delete_and_delete_expired_remove_only_what_they_should(pg_engine)
     remaining = {
         row["key"]
         for row in await ServerSideSession.select(ServerSideSession.key).where(
-            ServerSideSession.key.is_in([kept, deleted, expired])
+            ServerSideSession.key.is_in([f"session:{key}" for key in (kept, deleted, expired)])
         )
     }
-    assert remaining == {kept}
+    assert remaining == {f"session:{kept}"}
+
+
+async def test_stores_in_the_one_table_see_and_delete_only_their_own_keys(pg_engine):
+    sessions, counts, key = DatabaseStore("session"), DatabaseStore("rate-limit"), new_key()
+    await sessions.set(key, b"a session", expires_in=60)
+    await counts.set(key, b"a count", expires_in=60)
+    assert (await sessions.get(key), await counts.get(key)) == (b"a session", b"a count")
+
+    await counts.delete_all()
+    assert await counts.get(key) is None
+    assert await sessions.get(key) == b"a session"

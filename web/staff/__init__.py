@@ -15,6 +15,7 @@ from web.staff.dashboard import DashboardController
 from web.staff.partners import PartnersController
 from web.staff.people import StaffPeopleController
 from web.staff.programme import ProgrammeController
+from web.staff.referrals import ReferralsController
 from web.staff.register import RegisterController
 from web.staff.reports import ReportsController
 from web.staff.session import staff_session_config
@@ -22,7 +23,7 @@ from web.staff.sessions import SessionsController
 from web.staff.venues import RoomsController, VenuesController
 
 #: Every staff controller. Each route handler declares ``opt=staff_rule(...)`` or ``PUBLIC_STAFF_PAGE``.
-STAFF_CONTROLLERS: list = [StaffAuthController, DashboardController, ReportsController, AuditLogController, StaffPeopleController, VenuesController, RoomsController, ActivitiesController, PartnersController, RegisterController, ProgrammeController, SessionsController]
+STAFF_CONTROLLERS: list = [StaffAuthController, DashboardController, ReportsController, AuditLogController, StaffPeopleController, VenuesController, RoomsController, ActivitiesController, PartnersController, RegisterController, ProgrammeController, SessionsController, ReferralsController]
 
 
 def staff_router(settings: Settings, store: str) -> Router:

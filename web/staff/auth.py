@@ -29,6 +29,8 @@ from web.staff.session import sign_in_staff, sign_out_staff
 
 FormData = URLEncodedBody[dict[str, str]]
 DASHBOARD = "/staff"
+REFERRALS = "/staff/referrals"  #: partner staff's first page: they have no dashboard
+ACCOUNT = "/staff/account"
 SIGN_IN = "/staff/sign-in"
 NOTICES = {
     "password-set": "Your password is saved. Sign in with it now.",
@@ -44,6 +46,13 @@ def safe_next(value: object) -> str:
     if text == DASHBOARD or text.startswith(("/staff/", "/staff?")):
         return text
     return DASHBOARD
+
+
+def home_page(user: StaffUser) -> str:
+    """Where someone lands when no other page was asked for: the dashboard, or (partner staff) their referrals."""
+    if user.can(Permission.SEE_SESSIONS):
+        return DASHBOARD
+    return REFERRALS if user.can(Permission.MAKE_REFERRALS) else ACCOUNT
 
 
 def _secret(request: Request) -> str:
@@ -78,7 +87,8 @@ class StaffAuthController(Controller):
                 errors["email"] = refused.message
             else:
                 sign_in_staff(request, user.id, auth_version)
-                return Redirect(next_page, status_code=HTTP_303_SEE_OTHER)
+                landing = home_page(user) if next_page == DASHBOARD else next_page
+                return Redirect(landing, status_code=HTTP_303_SEE_OTHER)
         return _page("sign_in.html", HTTP_422_UNPROCESSABLE_ENTITY, form={"email": email}, errors=errors,
                      next_page=next_page, notice=None)
 

@@ -1,4 +1,4 @@
-"""GET /staff: today's and this week's sessions at the signed-in staff member's venues."""
+"""GET /staff: today's and this week's sessions at the signed-in staff member's venues (partner staff: their referrals)."""
 
 from __future__ import annotations
 
@@ -6,19 +6,22 @@ from datetime import UTC, datetime
 
 from litestar import Controller, get
 from litestar.params import FromQuery
-from litestar.response import Template
-from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
 
 from booking.dashboard import build_dashboard, venue_choices
 from booking.staff import Permission, StaffUser
 from web.staff.access import staff_rule
+from web.staff.auth import home_page
 
 
 class DashboardController(Controller):
     path = "/"
 
-    @get("/", opt=staff_rule(Permission.SEE_SESSIONS))
-    async def dashboard(self, staff: StaffUser, venue: FromQuery[str] = "") -> Template:
+    @get("/", opt=staff_rule(Permission.ACCOUNT))
+    async def dashboard(self, staff: StaffUser, venue: FromQuery[str] = "") -> Template | Redirect:
+        if not staff.can(Permission.SEE_SESSIONS):  # partner staff: their referrals are their home page
+            return Redirect(home_page(staff), status_code=HTTP_303_SEE_OTHER)
         choices = await venue_choices(staff.venue_filter())
         shown, errors = choices, {}
         venue = venue.strip()[:20]

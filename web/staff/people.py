@@ -26,6 +26,7 @@ from booking.staff_admin import (
     get_staff,
     invite_again,
     list_staff,
+    partner_choices,
     reactivate_staff,
     unlock_staff,
     update_staff,
@@ -55,11 +56,18 @@ async def _read_form(request: Request) -> StaffForm:
         role=str(data.get("role") or ""),
         venue_ids=tuple(str(value)[:20] for value in data.getall("venues", [])[:500]),
         email=str(data.get("email") or "")[:1000],
+        partner_id=str(data.get("partner") or "")[:20],
     )
 
 
 def _form_values(form: StaffForm) -> dict:
-    return {"name": form.name, "email": form.email, "role": form.role, "venues": set(form.venue_ids)}
+    return {
+        "name": form.name,
+        "email": form.email,
+        "role": form.role,
+        "venues": set(form.venue_ids),
+        "partner": form.partner_id,
+    }
 
 
 def _account_values(account: StaffAccount) -> dict:
@@ -68,6 +76,7 @@ def _account_values(account: StaffAccount) -> dict:
         "email": account.email,
         "role": account.role.value,
         "venues": {str(venue_id) for venue_id in account.venue_ids},
+        "partner": str(account.partner_id or ""),
     }
 
 
@@ -184,6 +193,7 @@ class StaffPeopleController(Controller):
             errors=errors,
             roles=list(StaffRole),
             venues=await venue_choices(),
+            partners=await partner_choices(account.partner_id if account else None),
             now=datetime.now(UTC),
             **{"notice": None, "problem": None, **extra},
         )

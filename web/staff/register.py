@@ -15,6 +15,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_409_CONFLICT, HTTP_42
 from booking.audit import record_audit
 from booking.errors import BookingError, SessionFull
 from booking.queries import get_booking
+from booking.referrals import referrals_for_bookings
 from booking.register import (
     REGISTER_OPENS_BEFORE,
     InvalidConsentSource,
@@ -82,6 +83,7 @@ async def _register_page(register: Register | int, *, notice: str | None = None,
         "opens_at": session.starts_at - REGISTER_OPENS_BEFORE,
         "can_book": session.status == SessionStatus.SCHEDULED.value and session.starts_at > now,
         "is_cancelled": session.is_cancelled,
+        "referred": await referrals_for_bookings([line.booking_id for line in register.lines]),
     }
     return Template(template_name=f"staff/{template}", context=context, status_code=status_code)
 
@@ -229,6 +231,7 @@ async def _row(booking_id: int, pressed: str, *, error: str | None = None, statu
         "row_error": error,
         "pressed": pressed if pressed in {a.value for a in Attendance} else None,
         "partial": True,
+        "referred": await referrals_for_bookings([booking_id]),
     }
     return HTMXTemplate(template_name="staff/_register_row.html", context=context, status_code=status_code)
 

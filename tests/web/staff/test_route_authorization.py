@@ -39,7 +39,7 @@ RULES: dict[tuple[str, str], tuple[P | str, bool]] = {
     ("GET", "/staff/account"): (P.ACCOUNT, ANY),
     ("POST", "/staff/account/password"): (P.ACCOUNT, ANY),
     # Dashboard, reports and audit log (web/staff/dashboard.py, reports.py, audit.py)
-    ("GET", "/staff"): (P.SEE_SESSIONS, ANY),
+    ("GET", "/staff"): (P.ACCOUNT, ANY),  # partner staff are sent on to their referrals
     ("GET", "/staff/reports"): (P.VIEW_REPORTS, ANY),
     ("GET", "/staff/reports.csv"): (P.VIEW_REPORTS, ANY),
     ("GET", "/staff/audit"): (P.VIEW_AUDIT_LOG, ANY),
@@ -106,6 +106,11 @@ RULES: dict[tuple[str, str], tuple[P | str, bool]] = {
     ("POST", "/staff/sessions/{session_id:int}/book"): (P.TAKE_REGISTER, SCOPED),
     ("GET", "/staff/bookings/{booking_id:int}/booked"): (P.TAKE_REGISTER, SCOPED),
     ("POST", "/staff/waitlist/{entry_id:int}/move-up"): (P.TAKE_REGISTER, SCOPED),
+    # Referrals (web/staff/referrals.py): partner staff, for their own organisation only
+    ("GET", "/staff/referrals"): (P.MAKE_REFERRALS, ANY),
+    ("GET", "/staff/referrals/new"): (P.MAKE_REFERRALS, ANY),
+    ("POST", "/staff/referrals/new"): (P.MAKE_REFERRALS, ANY),
+    ("GET", "/staff/referrals/report"): (P.VIEW_REPORTS, ANY),
 }
 
 

@@ -1,0 +1,209 @@
+"""Referral pages: a link worker refers, sees only their organisation's referrals and outcomes; staff see
+"Referred by" on the register and the report per partner; the resident confirms at a signed link."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from booking.referrals import create_referral, referral_link_token
+from booking.service import book_place
+from booking.states import Attendance, ReferralMode
+from booking.tables import Booking, Referral, Session
+from tests.builders import make_room, make_session, resident, unique
+from tests.referral_support import make_link_worker, make_link_worker_account, make_partner, referral_request
+from tests.web.conftest import browser, csrf_token, web_settings
+from tests.web.staff.support import make_staff, post_form, sign_in
+
+
+def valid_form(session_id: int, **overrides: str) -> dict[str, str]:
+    return {
+        "session_id": str(session_id),
+        "name": "Mary Seacole",
+        "email": f"{unique('mary')}@example.org",
+        "phone": "",
+        "party_size": "1",
+        "consent_source": "in_person",
+        "share_outcome": "yes",
+        "mode": "hold",
+        "hold_days": "3",
+        "note": "Prefers a seat near the door",
+        **overrides,
+    }
+
+
+async def test_a_link_worker_refers_someone_and_sees_it_waiting(staff_client, db):
+    session = await make_session(capacity=5, starts_in=timedelta(days=10))
+    partner = await make_partner("Cannock Social Prescribing")
+    await sign_in(staff_client, await make_link_worker_account(partner))
+
+    form = await staff_client.get("/staff/referrals/new")
+    # The list holds the 300 soonest sessions with places; the shared test database may hold more.
+    assert form.status_code == 200 and 'name="session_id"' in form.text
+
+    response = await post_form(
+        staff_client, "/staff/referrals/new", valid_form(session.id), page="/staff/referrals/new"
+    )
+    assert response.status_code == 303 and response.headers["location"] == "/staff/referrals?notice=created"
+    places = await Session.select(Session.booked, Session.held).where(Session.id == session.id).first()
+    assert places == {"booked": 0, "held": 1}
+    listing = await staff_client.get("/staff/referrals")
+    assert "Referrals from Cannock Social Prescribing" in listing.text
+    assert "Mary Seacole" in listing.text and "Waiting for the resident to confirm" in listing.text
+
+
+async def test_a_form_with_mistakes_shows_them_and_keeps_what_was_typed(staff_client, db):
+    session = await make_session(capacity=5)
+    await sign_in(staff_client, await make_link_worker_account())
+    bad = valid_form(session.id, email="not-an-address", consent_source="", mode="hold", hold_days="99")
+
+    response = await post_form(staff_client, "/staff/referrals/new", bad, page="/staff/referrals/new")
+
+    assert response.status_code == 422
+    assert "There is a problem" in response.text
+    for message in (
+        "Enter an email address in the correct format",
+        "Say how the resident agreed to the referral",
+        "Enter how many days to hold the place, between 1 and 14",
+    ):
+        assert message in response.text
+    assert 'value="Mary Seacole"' in response.text and "Prefers a seat near the door" in response.text
+    assert not await Referral.exists().where(Referral.session == session.id)
+
+
+async def test_a_full_session_is_refused_in_the_form(staff_client, db):
+    session = await make_session(capacity=1)
+    await book_place(session.id, resident(unique("first")), 1)
+    await sign_in(staff_client, await make_link_worker_account())
+
+    response = await post_form(
+        staff_client, "/staff/referrals/new", valid_form(session.id, mode="book"), page="/staff/referrals/new"
+    )
+
+    assert response.status_code == 409 and "not enough places left" in response.text
+    assert 'value="Mary Seacole"' in response.text
+
+
+async def test_a_partner_never_sees_another_partners_referrals_or_unreferred_bookings(staff_client, db):
+    session = await make_session(capacity=10)
+    ours, theirs = await make_partner("Our Trust"), await make_partner("Their Trust")
+    now = datetime.now(UTC)
+    await create_referral(await make_link_worker(ours), referral_request(session.id, unique("ours")), now)
+    other = await make_link_worker(theirs)
+    hidden = await create_referral(other, referral_request(session.id, "Theirs Only", mode=ReferralMode.BOOK), now)
+    await book_place(session.id, resident("Public Booker"), 1)
+    await sign_in(staff_client, await make_link_worker_account(ours))
+
+    listing = await staff_client.get("/staff/referrals")
+
+    assert listing.status_code == 200
+    assert listing.text.count('id="referral-') == 1
+    assert "Resident Theirs Only" not in listing.text and "Resident Public Booker" not in listing.text
+    assert f'id="referral-{hidden.referral_id}"' not in listing.text
+    # No way round it: partners cannot open registers or the report, and the dashboard sends them back.
+    for path in (f"/staff/sessions/{session.id}/register", "/staff/referrals/report"):
+        assert (await staff_client.get(path)).status_code == 403
+    dashboard = await staff_client.get("/staff")
+    assert dashboard.status_code == 303 and dashboard.headers["location"] == "/staff/referrals"
+
+
+async def test_outcomes_show_attendance_only_with_consent(staff_client, db):
+    session = await make_session(capacity=10)
+    partner = await make_partner()
+    worker = await make_link_worker(partner)
+    now = datetime.now(UTC)
+    shared = await create_referral(worker, referral_request(session.id, unique("s"), mode=ReferralMode.BOOK), now)
+    private = await create_referral(
+        worker, referral_request(session.id, unique("p"), mode=ReferralMode.BOOK, share=False), now
+    )
+    await Booking.update({Booking.attendance: Attendance.NO_SHOW.value}).where(
+        Booking.id.is_in([shared.booking.booking_id, private.booking.booking_id])
+    )
+    await sign_in(staff_client, await make_link_worker_account(partner))
+
+    listing = (await staff_client.get("/staff/referrals")).text
+
+    assert _outcome(listing, shared.referral_id) == "did_not_attend"
+    assert _outcome(listing, private.referral_id) == "not_shared"
+
+
+def _outcome(page: str, referral_id: int) -> str:
+    row = page.split(f'id="referral-{referral_id}"', 1)[1].split("</tr>", 1)[0]
+    return row.split('data-outcome="', 1)[1].split('"', 1)[0]
+
+
+async def test_the_register_says_who_referred_a_booking(staff_client, db, own_venue):
+    session = await make_session(capacity=10, room=await make_room(venue=own_venue))
+    partner = await make_partner("Hednesford Link Workers")
+    await create_referral(
+        await make_link_worker(partner),
+        referral_request(session.id, "Referred Person", mode=ReferralMode.BOOK),
+        datetime.now(UTC),
+    )
+    await book_place(session.id, resident("Walk Up"), 1)
+    await sign_in(staff_client, await make_staff("volunteer", [own_venue]))
+
+    register = (await staff_client.get(f"/staff/sessions/{session.id}/register")).text
+
+    assert register.count("Referred by") == 1
+    assert "Referred by Hednesford Link Workers: Uses a wheelchair" in register
+
+
+async def test_coordinators_see_the_report_per_partner(staff_client, db, own_venue):
+    session = await make_session(capacity=10)
+    partner = await make_partner(unique("Reported Trust"))
+    made = await create_referral(
+        await make_link_worker(partner),
+        referral_request(session.id, unique("r"), mode=ReferralMode.BOOK),
+        datetime.now(UTC),
+    )
+    await Booking.update({Booking.attendance: Attendance.ATTENDED.value}).where(Booking.id == made.booking.booking_id)
+    await sign_in(staff_client, await make_staff("coordinator", [own_venue]))
+
+    report = await staff_client.get("/staff/referrals/report")
+
+    assert report.status_code == 200
+    row = report.text.split(f'id="partner-{partner.id}"', 1)[1].split("</tr>", 1)[0]
+    assert [cell.split("<", 1)[0] for cell in row.split('<td class="numeric">')[1:]] == ["1", "1", "1", "0", "0"]
+
+
+async def test_the_resident_confirms_at_the_signed_link(db, data_dir):
+    settings = web_settings(db, data_dir)
+    session = await make_session(capacity=3)
+    made = await create_referral(await make_link_worker(), referral_request(session.id, unique("r")), datetime.now(UTC))
+    token = await referral_link_token(settings.secret_key, made.referral_id)
+    async with browser(settings) as client:
+        assert (await client.get(f"/referrals/{made.referral_id}.forged")).status_code == 404
+        page = await client.get(f"/referrals/{token}")
+        assert page.status_code == 200 and "Confirm my place" in page.text
+        assert (await client.post(f"/referrals/{token}", data={})).status_code == 403  # no CSRF token
+        assert await Referral.select(Referral.status).where(Referral.id == made.referral_id).first() == {
+            "status": "created"
+        }
+
+        csrf = await csrf_token(client, f"/referrals/{token}")
+        confirmed = await client.post(f"/referrals/{token}", data={"_csrf_token": csrf})
+
+        assert confirmed.status_code == 303 and confirmed.headers["location"].startswith("/bookings/")
+        again = await client.get(f"/referrals/{token}")
+        assert "You have confirmed this place" in again.text and "Confirm my place" not in again.text
+    assert await Session.select(Session.booked, Session.held).where(Session.id == session.id).first() == {
+        "booked": 1,
+        "held": 0,
+    }
+
+
+async def test_staff_not_linked_to_a_partner_cannot_refer(staff_client, db):
+    session = await make_session(capacity=5)
+    await sign_in(staff_client, await make_staff("admin"))
+
+    listing = await staff_client.get("/staff/referrals")
+    response = await post_form(
+        staff_client, "/staff/referrals/new", valid_form(session.id), page="/staff/referrals/new"
+    )
+
+    assert listing.status_code == 409 and "not linked to a partner organisation" in listing.text
+    assert response.status_code == 409 and "not linked to a partner organisation" in response.text
+    assert await Session.select(Session.booked, Session.held).where(Session.id == session.id).first() == {
+        "booked": 0,
+        "held": 0,
+    }

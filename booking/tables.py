@@ -315,6 +315,20 @@ class Referral(Table):
     decided_at = Timestamptz(null=True, default=None)  #: when accepted, expired or cancelled
 
 
+class PartnerApiKey(Table):
+    """A partner's key for the referrals JSON API (booking/partner_api_keys.py). The secret is shown once;
+    only its SHA-256 is kept. A key works while unrevoked and while the account that made it still works
+    for this partner."""
+
+    partner = ForeignKey(references=Partner, on_delete=OnDelete.restrict)
+    name = Varchar(length=100)  #: what the partner calls it, e.g. the system that uses it
+    secret_hash = Varchar(length=64)  #: hex SHA-256 of the random part of ``cmk_<id>_<random>``
+    created_by = ForeignKey(references=StaffMember, null=True, on_delete=OnDelete.set_null)
+    created_at = Timestamptz()
+    last_used_at = Timestamptz(null=True, default=None)  #: to the minute: not every request writes
+    revoked_at = Timestamptz(null=True, default=None)  #: set once; a revoked key never works again
+
+
 TABLES = [
     Partner,
     Venue,
@@ -335,4 +349,5 @@ TABLES = [
     OpenActiveItem,
     PartnerStaff,
     Referral,
+    PartnerApiKey,
 ]

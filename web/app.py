@@ -18,6 +18,7 @@ from commons.db import bind_tables, close_pool, engine_for, open_pool
 from commons.settings import Settings, get_settings
 from web.account import AccountController
 from web.api import api_router
+from web.api_referrals import OPENAPI_COMPONENTS, referrals_api_router
 from web.bookings import BookingController
 from web.devmail import DevMailboxController
 from web.errors import EXCEPTION_HANDLERS
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         LivePlacesController,
         OpenActiveController,
         api_router,
+        referrals_api_router,
         create_static_files_router(path="/static", directories=[STATIC_DIR]),
     ]
     if settings.dev_mailbox_enabled:
@@ -118,6 +120,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version="1",
             path="/schema",
             render_plugins=[JsonRenderPlugin()],
+            components=OPENAPI_COMPONENTS,  # the referrals API's bearer scheme
         ),
         debug=False,
     )

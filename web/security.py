@@ -89,7 +89,8 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
 #: one guesses anyway.
 BOOKING_ATTEMPT = re.compile(
     r"^/(sessions/\d+/(book/confirm|waitlist)|api/v1/sessions/\d+/(bookings|waitlist)|api/v1/bookings/|api/v1/offers/"
-    r"|bookings/manage/|offers/|referrals/|my-bookings/?$|my-bookings/sign-in/|staff/(sign-in$|password-reset$|password/))"
+    r"|api/v1/referrals/?$|bookings/manage/|offers/|referrals/|my-bookings/?$|my-bookings/sign-in/"
+    r"|staff/(sign-in$|password-reset$|password/))"
 )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from itertools import product
 
 import httpx
@@ -30,9 +31,13 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.errors import FailureGroup
 
 from booking.manage_links import signed_manage_token
+from booking.partner_api_keys import create_api_key
+from booking.referrals import create_referral
 from booking.service import book_place
+from booking.tables import Referral
 from commons.settings import DEV_SECRET_KEY
 from tests.builders import fill_session, make_session, make_waitlist_session, resident, unique
+from tests.referral_support import make_link_worker, referral_request
 from tests.web.conftest import browser, web_settings
 from tests.web.test_offers import an_offer
 
@@ -57,6 +62,7 @@ class KnownRows:
 
     path_values: dict[str, list]
     authorizations: list[str]
+    referrer_id: int  #: the link worker whose API key is among ``authorizations``
 
 
 async def known_rows() -> KnownRows:
@@ -66,13 +72,20 @@ async def known_rows() -> KnownRows:
     booking = await book_place(open_session.id, resident(unique("fuzzed")), 1)
     signed = signed_manage_token(DEV_SECRET_KEY, booking.reference, booking.manage_token_hash)
     offer_token, _, _ = await an_offer()
+    link_worker = await make_link_worker()  # a partner's API key, and one of its referrals, for /api/v1/referrals
+    api_key = await create_api_key(link_worker, "Fuzzed", datetime.now(UTC))
+    referral = await create_referral(
+        link_worker, referral_request(open_session.id, unique("referred")), datetime.now(UTC)
+    )
     return KnownRows(
         path_values={
             "session_id": [open_session.id, full.id],
             "reference": [booking.reference, booking.reference.lower()],
             "token": [offer_token],
+            "referral_id": [referral.referral_id],
         },
-        authorizations=[f"Bearer {booking.manage_token}", f"Bearer {signed}"],
+        authorizations=[f"Bearer {booking.manage_token}", f"Bearer {signed}", f"Bearer {api_key.secret}"],
+        referrer_id=link_worker.id,
     )
 
 
@@ -92,6 +105,25 @@ VALID_DETAILS = st.fixed_dictionaries(
 )
 
 
+def valid_referral(session_id: int):
+    """A body validate_referral accepts, so positive cases with the API key make referrals."""
+    return st.fixed_dictionaries(
+        {
+            "session_id": st.just(session_id),
+            "name": st.text(min_size=1, max_size=120),
+            "email": st.integers(min_value=0, max_value=10**6).map(lambda n: f"referred{n}@example.org"),
+            "consent_source": st.sampled_from(["phone", "in_person"]),
+            "mode": st.sampled_from(["book", "hold"]),
+            "hold_days": st.integers(min_value=1, max_value=14),
+        },
+        optional={
+            "party_size": st.integers(min_value=1, max_value=4),
+            "share_outcome": st.booleans(),
+            "note": st.text(max_size=600),
+        },
+    )
+
+
 def case_strategy(operation, mode: GenerationMode, known: KnownRows):
     """Generated cases, mixed with cases whose path, Authorization and body are fixed to real rows and valid details."""
     names = [parameter.name for parameter in operation.path_parameters]
@@ -100,7 +132,10 @@ def case_strategy(operation, mode: GenerationMode, known: KnownRows):
     ]
     has_authorization = any(header.name == "Authorization" for header in operation.headers)
     authorizations = [None, *known.authorizations] if has_authorization else [None]
-    bodies = [None, VALID_DETAILS] if operation.body else [None]
+    valid = (
+        valid_referral(known.path_values["session_id"][0]) if operation.path == "/api/v1/referrals" else VALID_DETAILS
+    )
+    bodies = [None, valid] if operation.body else [None]
     variants = []
     for path, authorization, body in product(paths, authorizations, bodies):
         fixed = {"path_parameters": path, "headers": {"Authorization": authorization} if authorization else None}
@@ -160,5 +195,7 @@ async def test_no_api_operation_answers_a_server_error(db, data_dir):
                     unbreakable.append(operation.label)
                 except (FailureGroup, Exception) as error:  # every operation is tried; all failures reported together
                     failures.append(f"{operation.label} ({mode.value}): {error}")
+    # The API key got past 401: referrals beyond the one seeded were made through POST /api/v1/referrals.
+    assert await Referral.count().where(Referral.created_by == known.referrer_id) > 1
     assert not failures, "operations that answered a server error:\n\n" + "\n\n".join(failures)
     assert len(unbreakable) < len(operations), unbreakable  # most operations did get input their schema forbids

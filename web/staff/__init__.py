@@ -9,6 +9,7 @@ from litestar.di import Provide
 from commons.settings import Settings
 from web.staff.access import current_staff, staff_guard
 from web.staff.activities import ActivitiesController
+from web.staff.api_keys import ApiKeysController
 from web.staff.audit import AuditLogController
 from web.staff.auth import StaffAuthController
 from web.staff.dashboard import DashboardController
@@ -23,7 +24,7 @@ from web.staff.sessions import SessionsController
 from web.staff.venues import RoomsController, VenuesController
 
 #: Every staff controller. Each route handler declares ``opt=staff_rule(...)`` or ``PUBLIC_STAFF_PAGE``.
-STAFF_CONTROLLERS: list = [StaffAuthController, DashboardController, ReportsController, AuditLogController, StaffPeopleController, VenuesController, RoomsController, ActivitiesController, PartnersController, RegisterController, ProgrammeController, SessionsController, ReferralsController]
+STAFF_CONTROLLERS: list = [StaffAuthController, DashboardController, ReportsController, AuditLogController, StaffPeopleController, VenuesController, RoomsController, ActivitiesController, PartnersController, RegisterController, ProgrammeController, SessionsController, ReferralsController, ApiKeysController]
 
 
 def staff_router(settings: Settings, store: str) -> Router:

@@ -111,6 +111,10 @@ RULES: dict[tuple[str, str], tuple[P | str, bool]] = {
     ("GET", "/staff/referrals/new"): (P.MAKE_REFERRALS, ANY),
     ("POST", "/staff/referrals/new"): (P.MAKE_REFERRALS, ANY),
     ("GET", "/staff/referrals/report"): (P.VIEW_REPORTS, ANY),
+    # Partner API keys (web/staff/api_keys.py): partner staff, for their own organisation only
+    ("GET", "/staff/referrals/api-keys"): (P.MAKE_REFERRALS, ANY),
+    ("POST", "/staff/referrals/api-keys"): (P.MAKE_REFERRALS, ANY),
+    ("POST", "/staff/referrals/api-keys/revoke"): (P.MAKE_REFERRALS, ANY),
 }
 
 

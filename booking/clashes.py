@@ -223,6 +223,22 @@ def clash_message(
     return text
 
 
+async def wait_for_room_writers(room_ids: Iterable[int]) -> None:
+    """Wait until transactions still writing sessions in these rooms have ended (PostgreSQL).
+
+    Scheduling and moving share-lock their room until they commit (``programme._load_room``), so a
+    moment's exclusive lock on the same rows waits for them. After a deadlock on the exclusion
+    constraint the other writer has not always committed yet; explaining the clash only after it has
+    lets the message name the session that won.
+    """
+    ids = sorted(set(room_ids))
+    if not ids or Room._meta.db.engine_type == "sqlite":
+        return  # SQLite writers are serialised: nobody else is mid-write
+    placeholders = ", ".join("{}" for _ in ids)
+    async with Room._meta.db.transaction():
+        await Room.raw(f"SELECT id FROM room WHERE id IN ({placeholders}) FOR UPDATE", *ids)
+
+
 def is_room_clash_violation(error: BaseException) -> bool:
     """True for PostgreSQL's refusal of an overlapping session (the exclusion constraint, or a deadlock on it)."""
     try:

@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from booking.audit import changed_fields, record_audit
-from booking.clashes import MAX_BUFFER_MINUTES, ensure_room_free, is_room_clash_violation, room_clash
+from booking.clashes import (
+    MAX_BUFFER_MINUTES,
+    ensure_room_free,
+    is_room_clash_violation,
+    room_clash,
+    wait_for_room_writers,
+)
 from booking.errors import (
     ActivityNotFound,
     CapacityBelowTaken,
@@ -428,6 +434,8 @@ def translating_room_clash(room_id, starts_at, ends_at, setup_minutes, cleardown
 
 
 async def _clash_for_moves(moves: list[SessionMove]) -> Exception:
+    """Only after a refused write (``_explaining_clash``), outside its transaction."""
+    await wait_for_room_writers(move.room_id for move in moves)
     ignored = tuple(move.session_id for move in moves if move.session_id)
     for move in moves:
         clash = await room_clash(

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from dateutil.rrule import rrulestr
 
 from booking.audit import record_audit
-from booking.clashes import room_clash
+from booking.clashes import room_clash, wait_for_room_writers
 from booking.errors import BookingError, InvalidSeries, RoomClash, RoomNotFound, SeriesClash, SessionNotFound
 from booking.programme import (
     SessionMove,
@@ -174,6 +174,7 @@ async def create_series(
     buffers = {"setup_minutes": setup_minutes, "cleardown_minutes": cleardown_minutes}
 
     async def explain() -> Exception:
+        await wait_for_room_writers([room_id])
         return await _series_clash(room_id, times, capacity, buffers, time_zone) or RoomClash()
 
     async with _explaining_clash(explain):
@@ -284,6 +285,7 @@ async def change_following(
     ids = tuple(row["id"] for row in sessions)
 
     async def explain() -> Exception:
+        await wait_for_room_writers(move.room_id for move in moves)
         return await _moves_clash(moves, ids, time_zone) or RoomClash()
 
     async with _explaining_clash(explain):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
@@ -72,7 +73,7 @@ class ActivitiesController(Controller):
         return await _form_page(activity=None, form=dict(NEW_ACTIVITY))
 
     @post("/new", opt=ACTIVITIES)
-    async def add_activity(self, staff: StaffUser, data: FormData) -> Template | Redirect:
+    async def add_activity(self, staff: NamedDependency[StaffUser], data: FormData) -> Template | Redirect:
         try:
             await create_activity(staff, data)
         except InvalidDetails as invalid:
@@ -87,7 +88,7 @@ class ActivitiesController(Controller):
         )
 
     @post("/{activity_id:int}/edit", opt=ACTIVITIES)
-    async def change_activity(self, staff: StaffUser, activity_id: RowId, data: FormData) -> Template | Redirect:
+    async def change_activity(self, staff: NamedDependency[StaffUser], activity_id: RowId, data: FormData) -> Template | Redirect:
         try:
             await update_activity(staff, activity_id, data)
         except InvalidDetails as invalid:
@@ -100,11 +101,11 @@ class ActivitiesController(Controller):
         return see_other("/staff/activities?notice=saved")
 
     @post("/{activity_id:int}/archive", opt=ACTIVITIES)
-    async def archive_activity(self, staff: StaffUser, activity_id: RowId) -> Template | Redirect:
+    async def archive_activity(self, staff: NamedDependency[StaffUser], activity_id: RowId) -> Template | Redirect:
         return await _set_archived(staff, activity_id, True)
 
     @post("/{activity_id:int}/unarchive", opt=ACTIVITIES)
-    async def unarchive_activity(self, staff: StaffUser, activity_id: RowId) -> Template | Redirect:
+    async def unarchive_activity(self, staff: NamedDependency[StaffUser], activity_id: RowId) -> Template | Redirect:
         return await _set_archived(staff, activity_id, False)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from litestar import Controller, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
@@ -53,7 +54,7 @@ class ApiKeysController(Controller):
     include_in_schema = False
 
     @get("/", opt=REFER)
-    async def api_keys(self, staff: StaffUser, notice: FromQuery[str] = "") -> Template:
+    async def api_keys(self, staff: NamedDependency[StaffUser], notice: FromQuery[str] = "") -> Template:
         try:
             partner_id = await partner_of(staff)
         except NotAPartner:
@@ -61,7 +62,7 @@ class ApiKeysController(Controller):
         return await _keys_page(partner_id, notice=NOTICES.get(notice))
 
     @post("/", opt=REFER)
-    async def make_api_key(self, staff: StaffUser, data: FormData) -> Template:
+    async def make_api_key(self, staff: NamedDependency[StaffUser], data: FormData) -> Template:
         # The secret is in this page only, never in a URL: no redirect after making a key.
         try:
             partner_id = await partner_of(staff)
@@ -74,7 +75,7 @@ class ApiKeysController(Controller):
         return await _keys_page(partner_id, made=made)
 
     @post("/revoke", opt=REFER)
-    async def revoke(self, staff: StaffUser, data: FormData) -> Template | Redirect:
+    async def revoke(self, staff: NamedDependency[StaffUser], data: FormData) -> Template | Redirect:
         try:
             partner_id = await partner_of(staff)
         except NotAPartner:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromQuery, URLEncodedBody
+from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_410_GONE, HTTP_422_UNPROCESSABLE_ENTITY
 
@@ -112,7 +112,7 @@ class StaffAuthController(Controller):
         return _page("password_reset.html", form={"email": email}, errors={}, sent=True)
 
     @get("/password/{token:str}", opt=PUBLIC_STAFF_PAGE)
-    async def set_password_page(self, request: Request, token: str) -> Template:
+    async def set_password_page(self, request: Request, token: FromPath[str]) -> Template:
         """Opening the link changes nothing (mail scanners follow links); the form does."""
         state = await find_staff_link(_secret(request), token, now=datetime.now(UTC))
         if state is None or not state.usable:
@@ -121,7 +121,7 @@ class StaffAuthController(Controller):
                      purpose=state.purpose.value, unusable=None)
 
     @post("/password/{token:str}", opt=PUBLIC_STAFF_PAGE)
-    async def set_password(self, request: Request, token: str, data: FormData) -> Template | Redirect:
+    async def set_password(self, request: Request, token: FromPath[str], data: FormData) -> Template | Redirect:
         now = datetime.now(UTC)
         state = await find_staff_link(_secret(request), token, now=now)
         if state is None or not state.usable:
@@ -149,7 +149,7 @@ class StaffAuthController(Controller):
         return await _account_page(staff, {}, notice="Your password has been changed." if notice == "changed" else None)
 
     @post("/account/password", opt=staff_rule(Permission.ACCOUNT))
-    async def change_password(self, request: Request, staff: StaffUser, data: FormData) -> Template | Redirect:
+    async def change_password(self, request: Request, staff: NamedDependency[StaffUser], data: FormData) -> Template | Redirect:
         current = str(data.get("current") or "")[:1024]
         password, confirm = str(data.get("password") or "")[:1024], str(data.get("confirm") or "")[:1024]
         errors = {}

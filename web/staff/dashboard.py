@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from litestar import Controller, get
+from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
@@ -19,7 +20,7 @@ class DashboardController(Controller):
     path = "/"
 
     @get("/", opt=staff_rule(Permission.ACCOUNT))
-    async def dashboard(self, staff: StaffUser, venue: FromQuery[str] = "") -> Template | Redirect:
+    async def dashboard(self, staff: NamedDependency[StaffUser], venue: FromQuery[str] = "") -> Template | Redirect:
         if not staff.can(Permission.SEE_SESSIONS):  # partner staff: their referrals are their home page
             return Redirect(home_page(staff), status_code=HTTP_303_SEE_OTHER)
         choices = await venue_choices(staff.venue_filter())

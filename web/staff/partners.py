@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
@@ -38,7 +39,7 @@ class PartnersController(Controller):
         return page("partner_form.html", partner=None)
 
     @post("/new", opt=PARTNERS)
-    async def add_partner(self, staff: StaffUser, data: FormData) -> Template | Redirect:
+    async def add_partner(self, staff: NamedDependency[StaffUser], data: FormData) -> Template | Redirect:
         try:
             await create_partner(staff, data)
         except InvalidDetails as invalid:
@@ -55,7 +56,7 @@ class PartnersController(Controller):
         )
 
     @post("/{partner_id:int}/edit", opt=PARTNERS)
-    async def change_partner(self, staff: StaffUser, partner_id: RowId, data: FormData) -> Template | Redirect:
+    async def change_partner(self, staff: NamedDependency[StaffUser], partner_id: RowId, data: FormData) -> Template | Redirect:
         try:
             await update_partner(staff, partner_id, data)
         except InvalidDetails as invalid:
@@ -69,11 +70,11 @@ class PartnersController(Controller):
         return see_other("/staff/partners?notice=saved")
 
     @post("/{partner_id:int}/archive", opt=PARTNERS)
-    async def archive_partner(self, staff: StaffUser, partner_id: RowId) -> Template | Redirect:
+    async def archive_partner(self, staff: NamedDependency[StaffUser], partner_id: RowId) -> Template | Redirect:
         return await _set_archived(staff, partner_id, True)
 
     @post("/{partner_id:int}/unarchive", opt=PARTNERS)
-    async def unarchive_partner(self, staff: StaffUser, partner_id: RowId) -> Template | Redirect:
+    async def unarchive_partner(self, staff: NamedDependency[StaffUser], partner_id: RowId) -> Template | Redirect:
         return await _set_archived(staff, partner_id, False)
 
 

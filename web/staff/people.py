@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
 
@@ -109,7 +110,7 @@ class StaffPeopleController(Controller):
         return await self._form_page(None, {"role": StaffRole.VOLUNTEER.value, "venues": set()}, {})
 
     @post("/new", opt=RULE)
-    async def create(self, request: Request, staff: StaffUser) -> Template | Redirect:
+    async def create(self, request: Request, staff: NamedDependency[StaffUser]) -> Template | Redirect:
         form = await _read_form(request)
         try:
             staff_id, link_id = await create_staff(staff, form, now=datetime.now(UTC))
@@ -118,7 +119,7 @@ class StaffPeopleController(Controller):
         return _remember_link(request, staff_id, await _link_url(request, link_id))
 
     @get("/{staff_id:int}/invitation", opt=RULE)
-    async def invitation(self, request: Request, staff_id: int) -> Template:
+    async def invitation(self, request: Request, staff_id: FromPath[int]) -> Template:
         """The link, once: reloading the page (or coming back later) no longer shows it."""
         account = await _account_or_404(staff_id)
         waiting = request.session.get(LINK_KEY) if isinstance(request.session, dict) else None
@@ -129,12 +130,12 @@ class StaffPeopleController(Controller):
         return _page("people_invitation.html", account=account, url=url)
 
     @get("/{staff_id:int}/edit", opt=RULE)
-    async def edit_page(self, staff_id: int, notice: FromQuery[str] = "") -> Template:
+    async def edit_page(self, staff_id: FromPath[int], notice: FromQuery[str] = "") -> Template:
         account = await _account_or_404(staff_id)
         return await self._form_page(account, _account_values(account), {}, notice=NOTICES.get(notice))
 
     @post("/{staff_id:int}/edit", opt=RULE)
-    async def edit(self, request: Request, staff: StaffUser, staff_id: int) -> Template | Redirect:
+    async def edit(self, request: Request, staff: NamedDependency[StaffUser], staff_id: FromPath[int]) -> Template | Redirect:
         account = await _account_or_404(staff_id)
         form = await _read_form(request)
         try:
@@ -147,19 +148,19 @@ class StaffPeopleController(Controller):
         return _done(account.id, "saved")
 
     @post("/{staff_id:int}/deactivate", opt=RULE)
-    async def deactivate(self, staff: StaffUser, staff_id: int) -> Template | Redirect:
+    async def deactivate(self, staff: NamedDependency[StaffUser], staff_id: FromPath[int]) -> Template | Redirect:
         return await self._act(staff, staff_id, deactivate_staff, "deactivated")
 
     @post("/{staff_id:int}/reactivate", opt=RULE)
-    async def reactivate(self, staff: StaffUser, staff_id: int) -> Template | Redirect:
+    async def reactivate(self, staff: NamedDependency[StaffUser], staff_id: FromPath[int]) -> Template | Redirect:
         return await self._act(staff, staff_id, reactivate_staff, "reactivated")
 
     @post("/{staff_id:int}/unlock", opt=RULE)
-    async def unlock(self, staff: StaffUser, staff_id: int) -> Template | Redirect:
+    async def unlock(self, staff: NamedDependency[StaffUser], staff_id: FromPath[int]) -> Template | Redirect:
         return await self._act(staff, staff_id, unlock_staff, "unlocked")
 
     @post("/{staff_id:int}/invite-again", opt=RULE)
-    async def invite(self, request: Request, staff: StaffUser, staff_id: int) -> Template | Redirect:
+    async def invite(self, request: Request, staff: NamedDependency[StaffUser], staff_id: FromPath[int]) -> Template | Redirect:
         account = await _account_or_404(staff_id)
         try:
             link_id = await invite_again(staff, account.id, now=datetime.now(UTC))

@@ -6,7 +6,8 @@ from datetime import date, datetime, timedelta, timezone
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, get, post
-from litestar.params import FromQuery, URLEncodedBody
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
 
@@ -95,7 +96,7 @@ class ProgrammeController(Controller):
     path = "/"
 
     @get("/programme", opt=staff_rule(MANAGE))
-    async def programme(self, staff: StaffUser, venue_id: FromQuery[str] = "", week: FromQuery[str] = "") -> Template:
+    async def programme(self, staff: NamedDependency[StaffUser], venue_id: FromQuery[str] = "", week: FromQuery[str] = "") -> Template:
         venues = await venues_for(staff.venue_filter())
         chosen = int(venue_id) if is_digits(venue_id) and any(v["id"] == int(venue_id) for v in venues) else None
         monday = week_start(parse_day(week) or datetime.now(timezone.utc).date())
@@ -110,12 +111,12 @@ class ProgrammeController(Controller):
         )
 
     @get("/venues/{venue_id:int}/sessions/new", opt=staff_rule(MANAGE, VenueScope.VENUE))
-    async def new_session_page(self, request: Request, venue_id: int) -> Template:
+    async def new_session_page(self, request: Request, venue_id: FromPath[int]) -> Template:
         form = filled_form(request.query_params, {"setup_minutes": "0", "cleardown_minutes": "0"})
         return await _session_form(venue_id, form, {}, notice=FILLED_NOTICE if request.query_params.get("filled") else None)
 
     @post("/venues/{venue_id:int}/sessions/new", opt=staff_rule(MANAGE, VenueScope.VENUE))
-    async def new_session(self, staff: StaffUser, venue_id: int, data: FormData) -> Template | Redirect:
+    async def new_session(self, staff: NamedDependency[StaffUser], venue_id: FromPath[int], data: FormData) -> Template | Redirect:
         form = {key: str(value)[:2000] for key, value in (data or {}).items()}
         parsed = await _checked(venue_id, form, session_fields(form))
         if parsed.errors:
@@ -138,12 +139,12 @@ class ProgrammeController(Controller):
         return Redirect(f"/staff/sessions/{session_id}?notice=scheduled", status_code=HTTP_303_SEE_OTHER)
 
     @get("/venues/{venue_id:int}/series/new", opt=staff_rule(MANAGE, VenueScope.VENUE))
-    async def new_series_page(self, request: Request, venue_id: int) -> Template:
+    async def new_series_page(self, request: Request, venue_id: FromPath[int]) -> Template:
         form = filled_form(request.query_params, {"setup_minutes": "0", "cleardown_minutes": "0", "frequency": "weekly"})
         return await _series_form(venue_id, form, {}, notice=FILLED_NOTICE if request.query_params.get("filled") else None)
 
     @post("/venues/{venue_id:int}/series/new", opt=staff_rule(MANAGE, VenueScope.VENUE))
-    async def new_series(self, staff: StaffUser, venue_id: int, data: FormData) -> Template | Redirect:
+    async def new_series(self, staff: NamedDependency[StaffUser], venue_id: FromPath[int], data: FormData) -> Template | Redirect:
         form = {key: str(value)[:2000] for key, value in (data or {}).items()}
         parsed = session_fields(form)
         repeat_fields(form, parsed)

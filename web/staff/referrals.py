@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from litestar import Controller, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
@@ -56,7 +57,7 @@ class ReferralsController(Controller):
     include_in_schema = False
 
     @get("/", opt=REFER)
-    async def referrals(self, staff: StaffUser, notice: FromQuery[str] = "") -> Template:
+    async def referrals(self, staff: NamedDependency[StaffUser], notice: FromQuery[str] = "") -> Template:
         try:
             partner_id = await partner_of(staff)
         except NotAPartner:
@@ -73,7 +74,7 @@ class ReferralsController(Controller):
         return await _form_page(form={"party_size": "1", "hold_days": "3"})
 
     @post("/new", opt=REFER)
-    async def make_referral(self, staff: StaffUser, data: FormData) -> Template | Redirect:
+    async def make_referral(self, staff: NamedDependency[StaffUser], data: FormData) -> Template | Redirect:
         request, errors = validate_referral(data)
         if request is None:
             return await _form_page(HTTP_422_UNPROCESSABLE_ENTITY, form=data, errors=errors)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from litestar import Controller, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
@@ -109,7 +110,7 @@ class RegisterController(Controller):
         "/sessions/{session_id:int}/register.csv",
         opt=staff_rule(Permission.EXPORT_PERSONAL_DATA, VenueScope.SESSION),
     )
-    async def register_csv(self, staff: StaffUser, session_id: RowId) -> Response:
+    async def register_csv(self, staff: NamedDependency[StaffUser], session_id: RowId) -> Response:
         """The attendees with their contact details: personal data, so coordinators and admins only, and audited."""
         register = await register_for(session_id)
         session = register.session
@@ -127,7 +128,7 @@ class RegisterController(Controller):
         return csv_download(REGISTER_CSV_COLUMNS, rows, f"commons-register-{session_id}-{local_date}.csv")
 
     @post("/bookings/{booking_id:int}/attendance", opt=staff_rule(Permission.TAKE_REGISTER, VenueScope.BOOKING))
-    async def attendance(self, request: HTMXRequest, staff: StaffUser, booking_id: RowId, data: FormData) -> Response:
+    async def attendance(self, request: HTMXRequest, staff: NamedDependency[StaffUser], booking_id: RowId, data: FormData) -> Response:
         """One tick. With htmx the answer is the row (and the count, out of band); without, the register again."""
         wanted = str(data.get("attendance") or "")
         try:
@@ -142,7 +143,7 @@ class RegisterController(Controller):
         return _see_other(f"{register_url(change.session_id)}#booking-{booking_id}")
 
     @post("/waitlist/{entry_id:int}/move-up", opt=staff_rule(Permission.TAKE_REGISTER, VenueScope.WAITLIST_ENTRY))
-    async def move_up_entry(self, staff: StaffUser, entry_id: RowId) -> Response:
+    async def move_up_entry(self, staff: NamedDependency[StaffUser], entry_id: RowId) -> Response:
         session_id = await _session_of_entry(entry_id)
         try:
             await move_up(entry_id, staff, _now())
@@ -157,7 +158,7 @@ class RegisterController(Controller):
         return await _walk_in_page(session_id, {"party_size": "1"}, {})
 
     @post("/sessions/{session_id:int}/walk-in", opt=SESSION_RULE)
-    async def walk_in(self, staff: StaffUser, session_id: RowId, data: FormData) -> Response:
+    async def walk_in(self, staff: NamedDependency[StaffUser], session_id: RowId, data: FormData) -> Response:
         form = {name: str(data.get(name) or "")[:1000] for name in WALK_IN_FIELDS}
         register = await register_for(session_id)
         walk_in, errors = validate_walk_in(**form, max_party_size=register.session.max_party_size)
@@ -176,7 +177,7 @@ class RegisterController(Controller):
         return await _book_page(session_id, blank_form(), {})
 
     @post("/sessions/{session_id:int}/book", opt=SESSION_RULE)
-    async def make_booking(self, staff: StaffUser, session_id: RowId, data: FormData) -> Response:
+    async def make_booking(self, staff: NamedDependency[StaffUser], session_id: RowId, data: FormData) -> Response:
         form = read_form(data)
         form["consent_source"] = str(data.get("consent_source") or "")[:20]
         if not valid_idempotency_key(form["idempotency_key"]):

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
 from litestar.response import Template
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 
@@ -130,11 +131,11 @@ class ReportsController(Controller):
     path = "/"
 
     @get("/reports", opt=staff_rule(Permission.VIEW_REPORTS))
-    async def reports(self, request: Request, staff: StaffUser) -> Template:
+    async def reports(self, request: Request, staff: NamedDependency[StaffUser]) -> Template:
         return _page(*await _report(request, staff))
 
     @get("/reports.csv", opt=staff_rule(Permission.VIEW_REPORTS))
-    async def reports_csv(self, request: Request, staff: StaffUser) -> Template | Response:
+    async def reports_csv(self, request: Request, staff: NamedDependency[StaffUser]) -> Template | Response:
         form, report, errors, options = await _report(request, staff)
         if report is None:
             return _page(form, report, errors, options)

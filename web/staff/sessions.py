@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
@@ -39,7 +40,7 @@ class SessionsController(Controller):
         return page("session_detail.html", session=session, notice=NOTICES.get(notice))
 
     @get("/sessions/{session_id:int}/edit", opt=staff_rule(MANAGE, VenueScope.SESSION))
-    async def edit_page(self, request: Request, session_id: int) -> Template:
+    async def edit_page(self, request: Request, session_id: FromPath[int]) -> Template:
         session = await _session(session_id)
         start, end = to_local(session["starts_at"], session["time_zone"]), to_local(session["ends_at"], session["time_zone"])
         form = {
@@ -52,7 +53,7 @@ class SessionsController(Controller):
         return await _edit_form(session, form, {}, notice=FILLED_NOTICE if request.query_params.get("filled") else None)
 
     @post("/sessions/{session_id:int}/edit", opt=staff_rule(MANAGE, VenueScope.SESSION))
-    async def edit(self, staff: StaffUser, session_id: int, data: FormData) -> Template | Redirect:
+    async def edit(self, staff: NamedDependency[StaffUser], session_id: FromPath[int], data: FormData) -> Template | Redirect:
         session = await _session(session_id)
         form = {key: str(value)[:2000] for key, value in (data or {}).items()}
         parsed = session_fields(form)
@@ -92,12 +93,12 @@ class SessionsController(Controller):
         return Redirect(f"/staff/sessions/{session_id}?notice={done}", status_code=HTTP_303_SEE_OTHER)
 
     @get("/sessions/{session_id:int}/cancel", opt=staff_rule(MANAGE, VenueScope.SESSION))
-    async def cancel_page(self, session_id: int) -> Template:
+    async def cancel_page(self, session_id: FromPath[int]) -> Template:
         session = await _session(session_id)
         return page("session_cancel.html", session=session, form={"scope": "one"}, errors={})
 
     @post("/sessions/{session_id:int}/cancel", opt=staff_rule(MANAGE, VenueScope.SESSION))
-    async def cancel(self, staff: StaffUser, session_id: int, data: FormData) -> Template | Redirect:
+    async def cancel(self, staff: NamedDependency[StaffUser], session_id: FromPath[int], data: FormData) -> Template | Redirect:
         session = await _session(session_id)
         form = {key: str(value)[:2000] for key, value in (data or {}).items()}
         scope = text(form, "scope")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from litestar import Controller, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
 
@@ -56,7 +57,7 @@ class VenuesController(Controller):
     path = "/venues"
 
     @get("/", opt=ROOMS)
-    async def venues(self, staff: StaffUser, notice: FromQuery[str] = "") -> Template:
+    async def venues(self, staff: NamedDependency[StaffUser], notice: FromQuery[str] = "") -> Template:
         return page(
             "venues.html",
             venues=await list_venues(staff.venue_filter()),
@@ -69,7 +70,7 @@ class VenuesController(Controller):
         return page("venue_form.html", form={"time_zone": DEFAULT_TIME_ZONE}, venue=None)
 
     @post("/new", opt=NEW_VENUE)
-    async def add_venue(self, staff: StaffUser, data: FormData) -> Template | Redirect:
+    async def add_venue(self, staff: NamedDependency[StaffUser], data: FormData) -> Template | Redirect:
         try:
             venue_id = await create_venue(staff, data)
         except InvalidDetails as invalid:
@@ -77,16 +78,16 @@ class VenuesController(Controller):
         return see_other(f"/staff/venues/{venue_id}?notice=created")
 
     @get("/{venue_id:int}", opt=VENUE_ROOMS)
-    async def venue(self, staff: StaffUser, venue_id: int, notice: FromQuery[str] = "") -> Template:
+    async def venue(self, staff: NamedDependency[StaffUser], venue_id: FromPath[int], notice: FromQuery[str] = "") -> Template:
         return await _venue_page(staff, venue_id, notice=notice_text(notice))
 
     @get("/{venue_id:int}/edit", opt=VENUE)
-    async def edit_venue_form(self, venue_id: int) -> Template:
+    async def edit_venue_form(self, venue_id: FromPath[int]) -> Template:
         venue = await _venue_or_404(venue_id)
         return page("venue_form.html", form=form_values(venue, VENUE_FIELDS), venue=venue)
 
     @post("/{venue_id:int}/edit", opt=VENUE)
-    async def change_venue(self, staff: StaffUser, venue_id: int, data: FormData) -> Template | Redirect:
+    async def change_venue(self, staff: NamedDependency[StaffUser], venue_id: FromPath[int], data: FormData) -> Template | Redirect:
         try:
             await update_venue(staff, venue_id, data)
         except InvalidDetails as invalid:
@@ -100,19 +101,19 @@ class VenuesController(Controller):
         return see_other(f"/staff/venues/{venue_id}?notice=saved")
 
     @post("/{venue_id:int}/archive", opt=VENUE)
-    async def archive_venue(self, staff: StaffUser, venue_id: int) -> Template | Redirect:
+    async def archive_venue(self, staff: NamedDependency[StaffUser], venue_id: FromPath[int]) -> Template | Redirect:
         return await _set_venue_archived(staff, venue_id, True)
 
     @post("/{venue_id:int}/unarchive", opt=VENUE)
-    async def unarchive_venue(self, staff: StaffUser, venue_id: int) -> Template | Redirect:
+    async def unarchive_venue(self, staff: NamedDependency[StaffUser], venue_id: FromPath[int]) -> Template | Redirect:
         return await _set_venue_archived(staff, venue_id, False)
 
     @get("/{venue_id:int}/rooms/new", opt=VENUE_ROOMS)
-    async def new_room_form(self, venue_id: int) -> Template:
+    async def new_room_form(self, venue_id: FromPath[int]) -> Template:
         return page("room_form.html", venue=await _venue_or_404(venue_id), room=None)
 
     @post("/{venue_id:int}/rooms/new", opt=VENUE_ROOMS)
-    async def add_room(self, staff: StaffUser, venue_id: int, data: FormData) -> Template | Redirect:
+    async def add_room(self, staff: NamedDependency[StaffUser], venue_id: FromPath[int], data: FormData) -> Template | Redirect:
         try:
             await create_room(staff, venue_id, data)
         except InvalidDetails as invalid:
@@ -140,7 +141,7 @@ class RoomsController(Controller):
     path = "/rooms"
 
     @get("/{room_id:int}/edit", opt=ROOM)
-    async def edit_room_form(self, room_id: int) -> Template:
+    async def edit_room_form(self, room_id: FromPath[int]) -> Template:
         room = await _room_or_404(room_id)
         return page(
             "room_form.html",
@@ -150,7 +151,7 @@ class RoomsController(Controller):
         )
 
     @post("/{room_id:int}/edit", opt=ROOM)
-    async def change_room(self, staff: StaffUser, room_id: int, data: FormData) -> Template | Redirect:
+    async def change_room(self, staff: NamedDependency[StaffUser], room_id: FromPath[int], data: FormData) -> Template | Redirect:
         try:
             await update_room(staff, room_id, data)
         except InvalidDetails as invalid:
@@ -159,11 +160,11 @@ class RoomsController(Controller):
         return see_other(f"/staff/venues/{room['venue']}?notice=saved")
 
     @post("/{room_id:int}/archive", opt=ROOM)
-    async def archive_room(self, staff: StaffUser, room_id: int) -> Template | Redirect:
+    async def archive_room(self, staff: NamedDependency[StaffUser], room_id: FromPath[int]) -> Template | Redirect:
         return await _set_room_archived(staff, room_id, True)
 
     @post("/{room_id:int}/unarchive", opt=ROOM)
-    async def unarchive_room(self, staff: StaffUser, room_id: int) -> Template | Redirect:
+    async def unarchive_room(self, staff: NamedDependency[StaffUser], room_id: FromPath[int]) -> Template | Redirect:
         return await _set_room_archived(staff, room_id, False)
 
 

@@ -234,9 +234,9 @@ async def wait_for_room_writers(room_ids: Iterable[int]) -> None:
     ids = sorted(set(room_ids))
     if not ids or Room._meta.db.engine_type == "sqlite":
         return  # SQLite writers are serialised: nobody else is mid-write
-    placeholders = ", ".join("{}" for _ in ids)
+    slots = ", ".join("{}" for _ in ids)
     async with Room._meta.db.transaction():
-        await Room.raw(f"SELECT id FROM room WHERE id IN ({placeholders}) FOR UPDATE", *ids)
+        await Room.raw(f"SELECT id FROM room WHERE id IN ({slots}) FOR UPDATE", *ids)
 
 
 def is_room_clash_violation(error: BaseException) -> bool:

@@ -19,10 +19,10 @@ from datetime import datetime, timedelta
 from booking.audit import record_audit
 from booking.errors import BookingError
 from booking.references import hash_token, token_matches
-from booking.referrals import MAX_ROW_ID, NotAPartner, PartnerReferral, outcome_of, partner_of
+from booking.referrals import MAX_ROW_ID, NotAPartner, partner_of
 from booking.staff import StaffUser
-from booking.states import ReferralMode, StaffRole
-from booking.tables import PartnerApiKey, Referral
+from booking.states import StaffRole
+from booking.tables import PartnerApiKey
 from commons.db import write_transaction
 
 PREFIX = "cmk"
@@ -202,54 +202,3 @@ async def partner_api_keys(partner_id: int) -> list[ApiKeyView]:
         )
         for row in rows
     ]
-
-
-def _partner_referral_query(partner_id: int):
-    return Referral.select(
-        Referral.id,
-        Referral.created_at,
-        Referral.resident.name.as_alias("resident_name"),
-        Referral.session,
-        Referral.session.activity.title.as_alias("activity_title"),
-        Referral.session.starts_at.as_alias("starts_at"),
-        Referral.session.room.venue.time_zone.as_alias("time_zone"),
-        Referral.party_size,
-        Referral.mode,
-        Referral.status,
-        Referral.share_outcome,
-        Referral.booking.status.as_alias("booking_status"),
-        Referral.booking.attendance.as_alias("attendance"),
-    ).where(Referral.partner == partner_id)
-
-
-def _as_partner_referral(row: dict) -> PartnerReferral:
-    return PartnerReferral(
-        id=row["id"],
-        created_at=row["created_at"],
-        resident_name=row["resident_name"] or "",
-        session_id=row["session"],
-        activity_title=row["activity_title"],
-        starts_at=row["starts_at"],
-        time_zone=row["time_zone"],
-        party_size=row["party_size"],
-        mode=ReferralMode(row["mode"]),
-        outcome=outcome_of(row["status"], row["share_outcome"], row["booking_status"], row["attendance"]),
-    )
-
-
-async def partner_referral_page(partner_id: int, limit: int, offset: int) -> list[PartnerReferral]:
-    """One page of a partner's own referrals, newest first (the API's list)."""
-    rows = await (
-        _partner_referral_query(partner_id)
-        .order_by(Referral.created_at, ascending=False)
-        .order_by(Referral.id, ascending=False)
-        .limit(limit)
-        .offset(offset)
-    )
-    return [_as_partner_referral(row) for row in rows]
-
-
-async def partner_referral(partner_id: int, referral_id: int) -> PartnerReferral | None:
-    """One of the partner's own referrals; None for another partner's, exactly as for one that does not exist."""
-    row = await _partner_referral_query(partner_id).where(Referral.id == referral_id).first()
-    return None if row is None else _as_partner_referral(row)

@@ -24,7 +24,6 @@ from piccolo.columns.combination import WhereRaw
 
 from booking.errors import AlreadyBooked, BookingError, SessionCancelled, SessionFull
 from booking.queries import SessionView, get_session
-from booking.references import hash_token, new_manage_token, new_reference
 from booking.register_bookings import parse_consent_source
 from booking.rules import check_party_size
 from booking.service import (
@@ -48,7 +47,7 @@ from booking.states import (
 )
 from booking.tables import Booking, Partner, PartnerStaff, Referral, Session
 from booking.validation import EMAIL_PATTERN, MAX_NAME, MAX_SUPPORT_NOTE, ResidentDetails, is_ticked, normalise_uk_phone
-from booking.waitlist import CUTOFF, iso_utc, offer_expiry, retrying_reference_collisions
+from booking.waitlist import CUTOFF, iso_utc, offer_expiry, retrying_reference_collisions, save_booking
 from commons.db import write_transaction
 from events.outbox import record_event
 
@@ -503,44 +502,56 @@ async def erase_referral_notes(resident_id: int) -> None:
 # --- Read models --------------------------------------------------------------------------------
 
 
-async def partner_referrals(partner_id: int, limit: int = 200) -> list[PartnerReferral]:
-    """A partner's own referrals, newest first, with the outcome they may see. Only this partner's rows."""
-    rows = (
-        await Referral.select(
-            Referral.id,
-            Referral.created_at,
-            Referral.resident.name.as_alias("resident_name"),
-            Referral.session,
-            Referral.session.activity.title.as_alias("activity_title"),
-            Referral.session.starts_at.as_alias("starts_at"),
-            Referral.session.room.venue.time_zone.as_alias("time_zone"),
-            Referral.party_size,
-            Referral.mode,
-            Referral.status,
-            Referral.share_outcome,
-            Referral.booking.status.as_alias("booking_status"),
-            Referral.booking.attendance.as_alias("attendance"),
-        )
-        .where(Referral.partner == partner_id)
+def _partner_referral_query(partner_id: int):
+    """A partner's own referrals with what they may see of the outcome: only this partner's rows, ever."""
+    return Referral.select(
+        Referral.id,
+        Referral.created_at,
+        Referral.resident.name.as_alias("resident_name"),
+        Referral.session,
+        Referral.session.activity.title.as_alias("activity_title"),
+        Referral.session.starts_at.as_alias("starts_at"),
+        Referral.session.room.venue.time_zone.as_alias("time_zone"),
+        Referral.party_size,
+        Referral.mode,
+        Referral.status,
+        Referral.share_outcome,
+        Referral.booking.status.as_alias("booking_status"),
+        Referral.booking.attendance.as_alias("attendance"),
+    ).where(Referral.partner == partner_id)
+
+
+def _as_partner_referral(row: dict) -> PartnerReferral:
+    return PartnerReferral(
+        id=row["id"],
+        created_at=row["created_at"],
+        resident_name=row["resident_name"] or "",
+        session_id=row["session"],
+        activity_title=row["activity_title"],
+        starts_at=row["starts_at"],
+        time_zone=row["time_zone"],
+        party_size=row["party_size"],
+        mode=ReferralMode(row["mode"]),
+        outcome=outcome_of(row["status"], row["share_outcome"], row["booking_status"], row["attendance"]),
+    )
+
+
+async def partner_referrals(partner_id: int, limit: int = 200, offset: int = 0) -> list[PartnerReferral]:
+    """A partner's own referrals, newest first, with the outcome they may see (a page of them)."""
+    rows = await (
+        _partner_referral_query(partner_id)
         .order_by(Referral.created_at, ascending=False)
         .order_by(Referral.id, ascending=False)
         .limit(limit)
+        .offset(offset)
     )
-    return [
-        PartnerReferral(
-            id=row["id"],
-            created_at=row["created_at"],
-            resident_name=row["resident_name"] or "",
-            session_id=row["session"],
-            activity_title=row["activity_title"],
-            starts_at=row["starts_at"],
-            time_zone=row["time_zone"],
-            party_size=row["party_size"],
-            mode=ReferralMode(row["mode"]),
-            outcome=outcome_of(row["status"], row["share_outcome"], row["booking_status"], row["attendance"]),
-        )
-        for row in rows
-    ]
+    return [_as_partner_referral(row) for row in rows]
+
+
+async def partner_referral(partner_id: int, referral_id: int) -> PartnerReferral | None:
+    """One of the partner's own referrals; None for another partner's, exactly as for one that does not exist."""
+    row = await _partner_referral_query(partner_id).where(Referral.id == referral_id).first()
+    return None if row is None else _as_partner_referral(row)
 
 
 async def referral_figures() -> list[PartnerFigures]:
@@ -629,30 +640,16 @@ async def _save_booking(
     now: datetime,
     booked_by: int | None,
 ) -> BookingConfirmation:
-    token = new_manage_token()
-    booking = Booking(
-        reference=new_reference(),
-        session=session_id,
-        resident=resident_id,
-        party_size=party_size,
-        status=BookingStatus.CONFIRMED.value,
-        source=BookingSource.REFERRAL.value,
-        manage_token_hash=hash_token(token),
-        created_at=now,
-        consent_source=consent.value,
-        booked_by=booked_by,
-    )
-    await booking.save()
-    return BookingConfirmation(
-        booking_id=booking.id,
-        reference=booking.reference,
-        manage_token=token,
-        session_id=session_id,
-        resident_id=resident_id,
-        party_size=party_size,
-        status=BookingStatus.CONFIRMED,
-        places_left=places_left,
-        manage_token_hash=booking.manage_token_hash,
+    """The referral's booking; no ``booking.confirmed``: the referral's own messages confirm it."""
+    return await save_booking(
+        session_id,
+        resident_id,
+        party_size,
+        places_left,
+        now,
+        source=BookingSource.REFERRAL,
+        recorded_by={"consent_source": consent.value, "booked_by": booked_by},
+        announce=False,
     )
 
 

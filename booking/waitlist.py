@@ -390,8 +390,21 @@ async def accept_once(token_hash: str, now: datetime) -> BookingConfirmation:
 
 
 async def save_booking(
-    session_id: int, resident_id: int, party_size: int, places_left: int, now: datetime
+    session_id: int,
+    resident_id: int,
+    party_size: int,
+    places_left: int,
+    now: datetime,
+    *,
+    source: BookingSource = BookingSource.WAITLIST,
+    recorded_by: dict | None = None,
+    announce: bool = True,
 ) -> BookingConfirmation:
+    """A confirmed booking for places already taken under the capacity rule.
+
+    ``recorded_by``: extra booking columns for a booking someone made for the resident (consent source,
+    who booked). ``announce``: publish ``booking.confirmed`` (a referral's own messages confirm instead).
+    """
     token = new_manage_token()
     booking = Booking(
         reference=new_reference(),
@@ -399,22 +412,24 @@ async def save_booking(
         resident=resident_id,
         party_size=party_size,
         status=BookingStatus.CONFIRMED.value,
-        source=BookingSource.WAITLIST.value,
+        source=source.value,
         manage_token_hash=hash_token(token),
         created_at=now,
+        **(recorded_by or {}),
     )
     await booking.save()
-    await record_event(
-        "booking.confirmed",
-        {
-            "booking_id": booking.id,
-            "reference": booking.reference,
-            "session_id": session_id,
-            "resident_id": resident_id,
-            "party_size": party_size,
-            "places_left": places_left,
-        },
-    )
+    if announce:
+        await record_event(
+            "booking.confirmed",
+            {
+                "booking_id": booking.id,
+                "reference": booking.reference,
+                "session_id": session_id,
+                "resident_id": resident_id,
+                "party_size": party_size,
+                "places_left": places_left,
+            },
+        )
     return BookingConfirmation(
         booking_id=booking.id,
         reference=booking.reference,

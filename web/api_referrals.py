@@ -19,8 +19,8 @@ from litestar.params import HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_422_UNPROCESSABLE_ENTITY
 
 from booking.errors import BookingError
-from booking.partner_api_keys import ApiCaller, authenticate, partner_referral, partner_referral_page
-from booking.referrals import PartnerReferral, create_referral, validate_referral
+from booking.partner_api_keys import ApiCaller, authenticate
+from booking.referrals import PartnerReferral, create_referral, partner_referral, partner_referrals, validate_referral
 from web.api_models import BookingProblem, ValidationProblem
 from web.errors import booking_error_handler
 from web.params import MAX_ROW_ID, RowId
@@ -184,7 +184,7 @@ class ReferralsApi(Controller):
         offset: Annotated[int, QueryParameter(ge=0, le=MAX_ROW_ID)] = 0,
     ) -> list[ReferralOut]:
         caller = await _caller(authorization)
-        referrals = await partner_referral_page(caller.partner_id, limit, offset)
+        referrals = await partner_referrals(caller.partner_id, limit, offset)
         return [ReferralOut.from_view(view) for view in referrals]
 
     @get(

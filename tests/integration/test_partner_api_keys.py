@@ -13,13 +13,19 @@ from booking.partner_api_keys import (
     create_api_key,
     parse_secret,
     partner_api_keys,
-    partner_referral,
-    partner_referral_page,
     revoke_api_key,
     validate_key_name,
 )
 from booking.references import hash_token
-from booking.referrals import NotAPartner, create_referral, link_partner_staff, partner_of, unlink_partner_staff
+from booking.referrals import (
+    NotAPartner,
+    create_referral,
+    link_partner_staff,
+    partner_of,
+    partner_referral,
+    partner_referrals,
+    unlink_partner_staff,
+)
 from booking.service import book_place
 from booking.staff import StaffUser
 from booking.states import ReferralMode, StaffRole
@@ -138,9 +144,9 @@ async def test_a_partner_reads_only_its_own_referrals_and_no_unreferred_booking(
     await book_place(session.id, resident(unique("walk-up")), 1)  # not referred by anyone
     partner_id = await _partner(ours)
 
-    page = await partner_referral_page(partner_id, limit=10, offset=0)
+    page = await partner_referrals(partner_id, limit=10, offset=0)
     assert [view.id for view in page] == [second.referral_id, first.referral_id]
-    assert [view.id for view in await partner_referral_page(partner_id, limit=1, offset=1)] == [first.referral_id]
+    assert [view.id for view in await partner_referrals(partner_id, limit=1, offset=1)] == [first.referral_id]
     assert await partner_referral(partner_id, other.referral_id) is None
     assert (await partner_referral(partner_id, first.referral_id)).outcome.value == "booked"
 

@@ -6,6 +6,11 @@ now, has places free and people waiting, it calls ``offer_free_places`` and reco
 Beside the consumer, a sweep calls ``expire_offers`` every ``sweep_interval`` seconds; its
 ``UPDATE … RETURNING`` claims each expired offer for one transaction, so any number of instances can
 sweep at once. Fetching, acknowledging, retries and dead letters are ``events/consumer.py``'s job.
+
+It also keeps the OpenActive feeds current: every ``availability.changed`` and every ``session.scheduled``,
+``session.changed`` and ``session.cancelled`` refreshes that session's feed items (a redelivery moves
+nothing, as the items already say the same), and each sweep brings every item up to date, which covers
+catalogue edits (an activity's title, a venue's address) that publish no session event.
 """
 
 from __future__ import annotations
@@ -34,11 +39,15 @@ from events.tables import ProcessedMessage
 log = logging.getLogger(__name__)
 
 CONSUMER = "capacity"
-#: The only event it acts on. Declines and expiries offer the places in their own transaction.
+#: Places changed: offer them on. Declines and expiries offer the places in their own transaction.
 FILTER_SUBJECT = "commons.availability.changed"
+#: A session scheduled, moved or cancelled: its OpenActive items change at once, not at the next sweep.
+SESSION_SUBJECT = "commons.session.>"
 SWEEP_INTERVAL = 30.0  #: seconds between sweeps for expired offers
 
-SPEC = ConsumerSpec(durable=CONSUMER, filter_subject=FILTER_SUBJECT)
+SESSION_EVENTS = frozenset({"session.scheduled", "session.changed", "session.cancelled"})
+
+SPEC = ConsumerSpec(durable=CONSUMER, subjects=(FILTER_SUBJECT, SESSION_SUBJECT))
 
 
 def instance_name() -> str:
@@ -54,6 +63,9 @@ class CapacityHandler:
     base_url: str = ""  #: absolute URLs in the OpenActive feeds
 
     async def handle_event(self, event: dict) -> Outcome:
+        if event["type"] in SESSION_EVENTS:
+            await refresh_session(parse(event).session_id, self.base_url)
+            return Outcome.DONE
         if event["type"] != "availability.changed":
             return Outcome.DONE  # not ours to act on
         outcome = await self._offer_free_places(event)

@@ -19,6 +19,7 @@ from typing import Any
 
 import asyncpg
 import nats.errors
+import nats.js.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
@@ -50,23 +51,55 @@ class ConsumerSpec:
     """A durable pull consumer: one per worker kind, shared by every instance of that worker."""
 
     durable: str
-    filter_subject: str = "commons.>"
+    #: What the durable receives; several subjects use JetStream's ``filter_subjects`` (nats-server 2.10+).
+    subjects: tuple[str, ...] = ("commons.>",)
     ack_wait: float = 30.0
     max_deliver: int = 10
     retry_base: float = 5.0  #: first retry delay; doubles per delivery
     retry_max: float = 300.0
 
     def config(self) -> ConsumerConfig:
-        return ConsumerConfig(
-            durable_name=self.durable,
-            ack_policy=AckPolicy.EXPLICIT,
-            ack_wait=self.ack_wait,
-            max_deliver=self.max_deliver,
-            filter_subject=self.filter_subject,
+        return with_subjects(
+            ConsumerConfig(
+                durable_name=self.durable,
+                ack_policy=AckPolicy.EXPLICIT,
+                ack_wait=self.ack_wait,
+                max_deliver=self.max_deliver,
+            ),
+            self.subjects,
         )
 
     def retry_delay(self, num_delivered: int) -> float:
         return min(self.retry_base * 2 ** max(num_delivered - 1, 0), self.retry_max)
+
+
+def with_subjects(config: ConsumerConfig, subjects: tuple[str, ...]) -> ConsumerConfig:
+    """``config`` filtered to ``subjects``: one goes in ``filter_subject``, several in ``filter_subjects``."""
+    if len(subjects) == 1:
+        return config.evolve(filter_subject=subjects[0], filter_subjects=None)
+    return config.evolve(filter_subject=None, filter_subjects=list(subjects))
+
+
+def filtered_subjects(config: ConsumerConfig) -> tuple[str, ...]:
+    """The subjects a consumer's ``config`` receives, however it was filtered."""
+    return tuple(config.filter_subjects or ([config.filter_subject] if config.filter_subject else [">"]))
+
+
+async def bind_durable(js: JetStreamContext, spec: ConsumerSpec) -> JetStreamContext.PullSubscription:
+    """Subscribe to ``spec``'s durable, creating it, or widening an existing one to the spec's subjects.
+
+    An existing durable keeps every other setting (its position above all); only its filter follows the
+    code, so a release that gives a worker a new subject to act on needs no manual step.
+    """
+    try:
+        info = await js.consumer_info(STREAM_NAME, spec.durable)
+    except nats.js.errors.NotFoundError:
+        await js.add_consumer(STREAM_NAME, spec.config())
+    else:
+        if set(filtered_subjects(info.config)) != set(spec.subjects):
+            log.info("%s: now filtering %s (was %s)", spec.durable, spec.subjects, filtered_subjects(info.config))
+            await js.add_consumer(STREAM_NAME, with_subjects(info.config, spec.subjects))
+    return await js.pull_subscribe_bind(durable=spec.durable, stream=STREAM_NAME)
 
 
 async def handle_message(msg: Msg, handler: Handler, spec: ConsumerSpec, *, max_deliver: int | None = None) -> Outcome | None:
@@ -119,7 +152,7 @@ async def _dead_letter(msg: Msg, spec: ConsumerSpec, event_id: str | None, error
 
 async def run_consumer(js: JetStreamContext, spec: ConsumerSpec, handler: Handler, stop: asyncio.Event) -> None:
     """Pull and handle messages until ``stop`` is set, finishing the message in hand."""
-    sub = await js.pull_subscribe(spec.filter_subject, durable=spec.durable, stream=STREAM_NAME, config=spec.config())
+    sub = await bind_durable(js, spec)
     acknowledged = 0
     try:
         # An existing durable keeps its own settings; dead-letter by what the server will actually do.

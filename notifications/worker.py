@@ -30,7 +30,7 @@ MAX_DELIVER = 10
 
 __all__ = ["CONSUMER", "FILTER_SUBJECT", "SPEC", "Notifier", "Sender", "run_notifications_worker", "sender_for"]
 
-SPEC = ConsumerSpec(durable=CONSUMER, filter_subject=FILTER_SUBJECT, ack_wait=ACK_WAIT, max_deliver=MAX_DELIVER)
+SPEC = ConsumerSpec(durable=CONSUMER, subjects=(FILTER_SUBJECT,), ack_wait=ACK_WAIT, max_deliver=MAX_DELIVER)
 
 
 def sender_for(settings: Settings) -> Sender:

@@ -12,18 +12,21 @@ import subprocess
 import sys
 import uuid
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from booking.programme import change_capacity
+from booking.clock import SystemClock
+from booking.openactive import FeedKind
+from booking.programme import cancel_session, change_capacity, change_session
 from booking.service import cancel_booking
 from booking.states import BookingSource, BookingStatus, WaitlistMode
-from booking.tables import Booking, Session, WaitlistOffer
+from booking.tables import Booking, OpenActiveItem, Session, WaitlistOffer
 from booking.waitlist import accept_offer_by_hash, decline_offer_by_hash
 from commons.capacity_worker import (
     CONSUMER,
     FILTER_SUBJECT,
+    SESSION_SUBJECT,
     CapacityHandler,
     instance_name,
     run_capacity_worker,
@@ -32,6 +35,7 @@ from commons.runner import STARTUP_FAILURE
 from events.envelope import STREAM_NAME
 from events.relay import publish_pending
 from events.tables import DeadLetter, OutboxEvent, ProcessedMessage
+from tests.builders import make_session
 from tests.e2e.conftest import CommonsProcess
 from tests.events.support import settings_for
 from tests.integration.test_waitlist import entry_status, full_session_with_queue, places
@@ -225,6 +229,46 @@ async def test_raising_the_capacity_offers_the_new_places(db, js, nats_server, d
         (queue[1].waitlist_entry_id, 2),
     ]
     assert await places(session.id) == {"capacity": 5, "booked": 2, "held": 3}
+
+
+async def openactive_session(session_id: int) -> dict | None:
+    """The session's ScheduledSession item: its state and, while live, its data."""
+    row = await OpenActiveItem.select().where(
+        (OpenActiveItem.kind == FeedKind.SCHEDULED_SESSIONS.value) & (OpenActiveItem.item_id == str(session_id))
+    ).first()
+    return None if row is None else {"state": row["state"], "data": json.loads(row["data"] or "{}")}
+
+
+async def test_moving_and_cancelling_a_session_reach_its_openactive_item_without_the_sweep(
+    db, js, nats_server, data_dir
+):
+    session = await make_session(capacity=8)
+    # An hour between sweeps: only the session events can bring the item up to date within the test.
+    async with running_worker(worker_settings(db, data_dir, nats_server), js, clock=SystemClock()) as durable:
+        # The worker widened the test's availability-only durable to the session subjects too.
+        config = (await js.consumer_info(STREAM_NAME, durable)).config
+        assert set(config.filter_subjects) == {FILTER_SUBJECT, SESSION_SUBJECT}
+        # The sweep at start-up publishes the session; after that it sleeps for the hour.
+        first = await wait_for_async(lambda: openactive_session(session.id), timeout=15, message="the first sweep")
+        assert datetime.fromisoformat(first["data"]["startDate"]) == session.starts_at
+
+        new_start = session.starts_at + timedelta(days=1, hours=2)
+        await change_session(session.id, starts_at=new_start)
+        await publish_all(js)
+
+        async def moved():
+            item = await openactive_session(session.id)
+            return item["state"] == "updated" and datetime.fromisoformat(item["data"]["startDate"]) == new_start
+
+        await wait_for_async(moved, timeout=15, message="the feed to show the new start")
+
+        await cancel_session(session.id, "The instructor is ill.")
+        await publish_all(js)
+
+        async def deleted():
+            return (await openactive_session(session.id))["state"] == "deleted"
+
+        await wait_for_async(deleted, timeout=15, message="the feed to say the session is deleted")
 
 
 async def test_a_redelivered_event_makes_no_second_offer(db, js, nats_server, data_dir):

@@ -27,7 +27,7 @@ async def running_consumer(js, handler):
         STREAM_NAME,
         ConsumerConfig(
             durable_name=spec.durable, deliver_policy=DeliverPolicy.NEW, ack_policy=AckPolicy.EXPLICIT,
-            filter_subject=spec.filter_subject, ack_wait=30, max_deliver=MAX_DELIVER,
+            filter_subject=spec.subjects[0], ack_wait=30, max_deliver=MAX_DELIVER,
         ),
     )
     stop = asyncio.Event()

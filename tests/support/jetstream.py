@@ -6,6 +6,7 @@ from nats.js import JetStreamContext
 from nats.js.api import ConsumerInfo
 from nats.js.errors import NotFoundError
 
+from events.consumer import filtered_subjects
 from events.envelope import STREAM_NAME
 
 
@@ -36,4 +37,5 @@ async def caught_up(js: JetStreamContext, durable: str) -> bool:
     info = await consumer_info(js, durable)
     if info is None or info.num_pending or info.num_ack_pending:
         return False
-    return (info.ack_floor.stream_seq or 0) >= await last_seq(js, info.config.filter_subject or ">")
+    newest = max([await last_seq(js, subject) for subject in filtered_subjects(info.config)])
+    return (info.ack_floor.stream_seq or 0) >= newest

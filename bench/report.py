@@ -146,6 +146,12 @@ def print_table(results: dict) -> None:
                 for level, fig in results["rush"].items()
             },
         )
+    if results.get("rush_warm_up"):
+        cold = results["rush_warm_up"]["deciding_request"]
+        print(
+            f"\nRush warm-up on the just-started server (not measured): deciding request p50 {cold['p50_ms']} ms,"
+            f" p99 {cold['p99_ms']} ms over {cold['count']} requests"
+        )
     if results.get("browse"):
         _rows("Browse: GET /whats-on (requests/s)", results["browse"]["whats_on"])
         _rows("Browse: GET /sessions/{id} (requests/s)", results["browse"]["session_page"])

@@ -23,6 +23,7 @@ DELETED_RETENTION = timedelta(days=7)  #: RPDE: deleted items stay in the feed a
 PAGE_SIZE = 500
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 ACTIVITY_LIST = "https://openactive.io/activity-list"
+ACCESSIBILITY_SUPPORT = "https://openactive.io/accessibility-support"
 _LOCK_KEY = 7_007_001  #: pg_advisory_xact_lock key that orders writers of the feed counter
 
 
@@ -53,6 +54,12 @@ def load_concept_ids(path: Path = ACTIVITY_LIST_FILE, labels: tuple[str, ...] = 
 
 #: OpenActive Activity List concept ids by prefLabel, copied from the official list (booking/openactive_data/).
 CONCEPT_IDS: dict[str, str] = load_concept_ids()
+
+ACCESSIBILITY_SUPPORT_FILE = Path(__file__).parent / "openactive_data" / "accessibility-support.jsonld"
+#: Which impairment a room's facility supports: a hearing loop, hearing; step-free access, physical.
+SUPPORT_BY_FACILITY = {"hearing_loop": "Hearing impairment", "step_free_access": "Physical impairment"}
+#: OpenActive Accessibility Support concept ids by prefLabel, from the official list (booking/openactive_data/).
+SUPPORT_IDS: dict[str, str] = load_concept_ids(ACCESSIBILITY_SUPPORT_FILE, tuple(SUPPORT_BY_FACILITY.values()))
 
 #: Only these categories are physical activity; the rest (job clubs, reading groups, craft, health checks…) stay out.
 PHYSICAL_CATEGORIES = frozenset({ActivityCategory.YOGA_AND_MOVEMENT})
@@ -161,6 +168,15 @@ def _accessibility_notes(room: dict) -> list[str]:
     return notes
 
 
+def _accessibility_support(room: dict) -> list[dict]:
+    """Accessibility Support concepts the room's facilities stand for (none inferred beyond them)."""
+    return [
+        {"@type": "Concept", "@id": SUPPORT_IDS[label], "inScheme": ACCESSIBILITY_SUPPORT, "prefLabel": label}
+        for facility, label in SUPPORT_BY_FACILITY.items()
+        if room[facility]
+    ]
+
+
 def session_series_data(base_url: str, facts: SessionFacts, concept: dict) -> dict:
     activity, room, venue = facts.activity, facts.room, facts.venue
     item_id = series_item_id(activity["id"], room["id"])
@@ -195,6 +211,9 @@ def session_series_data(base_url: str, facts: SessionFacts, concept: dict) -> di
     notes = _accessibility_notes(room)
     if notes:
         data["accessibilityInformation"] = ". ".join(notes)
+    support = _accessibility_support(room)
+    if support:
+        data["accessibilitySupport"] = support
     return data
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -157,3 +158,21 @@ def test_a_session_series_has_place_with_address_and_geo_organizer_and_a_free_of
     assert data["isAccessibleForFree"] is True
     assert data["activity"] == [concept]
     assert data["accessibilityInformation"] == "Step-free access. Accessible toilet"
+
+
+def test_a_series_names_the_accessibility_support_its_room_gives_from_the_official_list():
+    facts, concept = _facts(), activity_concept("yoga_and_movement", "Chair yoga")
+    step_free_only = session_series_data(BASE, facts, concept)
+    assert step_free_only["accessibilitySupport"] == [
+        {
+            "@type": "Concept",
+            "@id": "https://openactive.io/accessibility-support#dd026873-6713-4ea1-af5a-08901f651d98",
+            "inScheme": "https://openactive.io/accessibility-support",
+            "prefLabel": "Physical impairment",
+        }
+    ]
+    looped = replace(facts, room={**facts.room, "hearing_loop": True})
+    labels = [c["prefLabel"] for c in session_series_data(BASE, looped, concept)["accessibilitySupport"]]
+    assert labels == ["Hearing impairment", "Physical impairment"]
+    bare = replace(facts, room={**facts.room, "step_free_access": False, "accessible_toilet": False})
+    assert "accessibilitySupport" not in session_series_data(BASE, bare, concept)

@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test migrate seed bench clean
+.PHONY: run test audit migrate seed bench clean
 
 # `commons up` migrates and, on an empty database, loads the demo before it starts.
 run: $(VENV)/.installed
@@ -13,6 +13,10 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	.ci/ensure-chromium
 	$(BIN)/python -m pytest -n 2 -q
+
+# Known vulnerabilities in every installed package, from PyPI's vulnerability data (.ci/audit_dependencies.py).
+audit: $(VENV)/.installed-test
+	$(BIN)/python .ci/audit_dependencies.py
 
 migrate: $(VENV)/.installed
 	$(BIN)/commons migrate
@@ -24,8 +28,10 @@ seed: migrate
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench.run
 
+# A new venv starts with the pip and setuptools its Python shipped, which have known vulnerabilities.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools
 
 # Stamp files: reinstall only when the package definition changes.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python

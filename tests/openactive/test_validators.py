@@ -107,7 +107,7 @@ async def server(db, data_dir, nats_server, commons_processes):  # noqa: F811 (f
     """A real ``commons serve`` whose feeds hold physical sessions, a deleted (cancelled) one, and no job club."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    room = await make_room()
+    room = await make_room(step_free_access=True, hearing_loop=True)  # accessibilitySupport is validated too
     titles = ["Chair yoga", "Gentle yoga", "Health walk from the library", "Strength and balance"]
     physical = [
         await make_session(
@@ -172,6 +172,8 @@ async def test_the_data_model_validator_passes_every_item_and_the_dataset_site(v
     assert str(server["job_club"].id) not in sessions
     labels = {item["data"]["activity"][0]["prefLabel"] for item in items["session-series"] if "data" in item}
     assert {"Chair Yoga", "Yoga", "Walking", "Group Exercise"} <= labels
+    supported = {c["prefLabel"] for item in items["session-series"] for c in item.get("data", {}).get("accessibilitySupport", [])}
+    assert supported == {"Hearing impairment", "Physical impairment"}
 
     html = httpx.get(f"{base_url}/openactive/", timeout=10).text
     dataset = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S).group(1))

@@ -17,24 +17,29 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 from piccolo.columns.combination import WhereRaw
 
-from booking.errors import AlreadyBooked, BookingError, SessionCancelled, SessionFull
+from booking.audit import record_audit
+from booking.errors import AlreadyBooked, BookingAlreadyCancelled, BookingError, SessionCancelled, SessionFull
 from booking.queries import SessionView, get_session
 from booking.register_bookings import parse_consent_source
 from booking.rules import check_party_size
 from booking.service import (
     BookingConfirmation,
     _load_bookable_session,
+    cancel_booking,
     record_availability_changed,
     take_places,
     upsert_resident,
 )
 from booking.staff import StaffUser
 from booking.states import (
+    ActivityCategory,
     Attendance,
     BookingSource,
     BookingStatus,
@@ -45,7 +50,7 @@ from booking.states import (
     SessionStatus,
     StaffRole,
 )
-from booking.tables import Booking, Partner, PartnerStaff, Referral, Session
+from booking.tables import Booking, Partner, PartnerStaff, Referral, Session, Venue
 from booking.validation import EMAIL_PATTERN, MAX_NAME, MAX_SUPPORT_NOTE, ResidentDetails, is_ticked, normalise_uk_phone
 from booking.waitlist import CUTOFF, iso_utc, offer_expiry, retrying_reference_collisions, save_booking
 from commons.db import write_transaction
@@ -54,6 +59,9 @@ from events.outbox import record_event
 MAX_HOLD_DAYS = 14
 MAC_LENGTH = 32  #: base64url characters kept from the HMAC (192 bits)
 MAX_ROW_ID = 2**31 - 1
+MAX_CANCEL_REASON = 500  #: the same cap as a booking's cancel reason
+SESSIONS_SHOWN = 50  #: options in the new-referral form's session list; a search narrows it
+MAX_SEARCH_TEXT = 100
 
 
 class NotAPartner(BookingError):
@@ -66,6 +74,9 @@ class ReferralNotFound(BookingError):
     code = "referral_not_found"
     message = "We could not find that referral. Check you used the whole link from your message."
     http_status = 404
+
+
+NO_SUCH_REFERRAL = "We could not find that referral. It may have been made by another organisation."
 
 
 class ReferralNotOpen(BookingError):
@@ -81,6 +92,47 @@ class ReferralHoldExpired(ReferralNotOpen):
 class ReferralAlreadyAccepted(ReferralNotOpen):
     code = "referral_already_accepted"
     message = "You have already confirmed this place. Check your email or texts for your booking details."
+
+
+class ReferralNotCancellable(BookingError):
+    """Why a partner cannot cancel a referral (``cancel_refusal``); each says so in plain English."""
+
+    code = "referral_not_cancellable"
+    message = "This referral can no longer be cancelled."
+
+
+class ReferralAlreadyCancelled(ReferralNotCancellable):
+    code = "referral_already_cancelled"
+    message = "This referral has already been cancelled."
+
+
+class ReferralHoldRanOut(ReferralNotCancellable):
+    code = "referral_hold_ran_out"
+    message = (
+        "This referral can no longer be cancelled: the resident did not confirm the held place in time, "
+        "so it has already gone back on sale."
+    )
+
+
+class ReferralBookingAlreadyCancelled(ReferralNotCancellable):
+    code = "referral_booking_cancelled"
+    message = "This referral can no longer be cancelled: the booking it made has already been cancelled."
+
+
+class ReferralSessionStarted(ReferralNotCancellable):
+    code = "referral_session_started"
+    message = "This referral can no longer be cancelled: the session has already started."
+
+
+class ReferralSessionCancelled(ReferralNotCancellable):
+    code = "referral_session_cancelled"
+    message = "This referral can no longer be cancelled: the session itself has been cancelled."
+
+
+class CancelReasonTooLong(BookingError):
+    code = "reason_too_long"
+    message = f"The reason must be {MAX_CANCEL_REASON} characters or fewer."
+    http_status = 422
 
 
 class TooLateToHold(BookingError):
@@ -135,6 +187,28 @@ class PartnerReferral:
     party_size: int
     mode: ReferralMode
     outcome: ReferralOutcome
+    venue_name: str = ""
+    #: what ``cancel_refusal`` reads: whether the partner may still cancel it
+    status: str = ReferralStatus.CREATED.value
+    expires_at: datetime | None = None
+    booking_status: str | None = None
+    session_status: str = SessionStatus.SCHEDULED.value
+
+    def cancel_refusal(self, now: datetime) -> ReferralNotCancellable | None:
+        return cancel_refusal(
+            self.status, self.mode.value, self.expires_at, self.booking_status, self.session_status, self.starts_at, now
+        )
+
+    def can_cancel(self, now: datetime) -> bool:
+        return self.cancel_refusal(now) is None
+
+
+@dataclass(frozen=True)
+class ReferralCancellation:
+    referral_id: int
+    session_id: int
+    party_size: int
+    booking_id: int | None  #: the booking cancelled with it (book mode, or a confirmed hold)
 
 
 @dataclass(frozen=True)
@@ -234,6 +308,33 @@ def outcome_of(status: str, share_outcome: bool, booking_status: str | None, att
     if attendance == Attendance.NO_SHOW.value:
         return ReferralOutcome.DID_NOT_ATTEND
     return ReferralOutcome.BOOKED
+
+
+def cancel_refusal(
+    status: str,
+    mode: str,
+    expires_at: datetime | None,
+    booking_status: str | None,
+    session_status: str,
+    starts_at: datetime,
+    now: datetime,
+) -> ReferralNotCancellable | None:
+    """Why a partner can no longer cancel this referral, or None if they can: an open hold, or a booking
+    still confirmed on a session that has not started. Pure."""
+    if session_status == SessionStatus.CANCELLED.value:
+        return ReferralSessionCancelled()
+    if status == ReferralStatus.CANCELLED.value:
+        return ReferralAlreadyCancelled()
+    open_hold = status == ReferralStatus.CREATED.value and mode == ReferralMode.HOLD.value
+    if status == ReferralStatus.EXPIRED.value or (open_hold and (expires_at is None or expires_at <= now)):
+        return ReferralHoldRanOut()
+    if starts_at <= now:
+        return ReferralSessionStarted()
+    if open_hold:
+        return None
+    if booking_status != BookingStatus.CONFIRMED.value:
+        return ReferralBookingAlreadyCancelled()  # by the resident, or by staff
+    return None
 
 
 def _whole_number(text: str) -> int | None:
@@ -458,6 +559,137 @@ async def expire_referrals(now: datetime) -> list[ReferralExpiry]:
     return [ReferralExpiry(row["id"], row["session"], row["party_size"]) for row in expired]
 
 
+async def cancel_referral(actor: StaffUser, referral_id: int, reason: str, now: datetime) -> ReferralCancellation:
+    """A partner takes back one of its own referrals. An open hold's places go back on sale and the resident
+    is told (``referral.cancelled``); a confirmed booking is cancelled as staff cancel one, so the resident
+    hears of it once, from ``booking.cancelled``, and the places go to the waiting list."""
+    partner_id = await partner_of(actor)
+    reason = (reason or "").strip()
+    if len(reason) > MAX_CANCEL_REASON:
+        raise CancelReasonTooLong()
+    async with write_transaction(Referral._meta.db):
+        # Twice at most: a hold the resident confirmed at this very moment is cancelled as a booking.
+        for _ in range(2):
+            row = await _referral_to_cancel(partner_id, referral_id)
+            if row is None:
+                raise ReferralNotFound(NO_SUCH_REFERRAL)  # the same for another partner's and a missing one
+            refusal = cancel_refusal(
+                row["status"],
+                row["mode"],
+                row["expires_at"],
+                row["booking_status"],
+                row["session_status"],
+                row["starts_at"],
+                now,
+            )
+            if refusal is not None:
+                raise refusal
+            if row["booking"] is None:
+                done = await _cancel_hold(row, reason, now)
+            else:
+                done = await _cancel_booked(row, reason, now)
+            if done is not None:
+                await record_audit(
+                    actor,
+                    "referral.cancelled",
+                    "referral",
+                    referral_id,
+                    summary=f"Cancelled the referral of {row['resident_name']} to {row['activity_title']}.",
+                    before={"status": row["status"]},
+                    after={"status": ReferralStatus.CANCELLED.value, "reason": reason},
+                    venue_id=row["venue_id"],
+                    resident_id=row["resident"],
+                    now=now,
+                )
+                return done
+        raise ReferralNotCancellable()
+
+
+async def _referral_to_cancel(partner_id: int, referral_id: int) -> dict | None:
+    return (
+        await Referral.select(
+            Referral.id,
+            Referral.partner,
+            Referral.status,
+            Referral.mode,
+            Referral.expires_at,
+            Referral.booking,
+            Referral.session,
+            Referral.resident,
+            Referral.party_size,
+            Referral.partner.name.as_alias("partner_name"),
+            Referral.resident.name.as_alias("resident_name"),
+            Referral.session.activity.title.as_alias("activity_title"),
+            Referral.session.room.venue.as_alias("venue_id"),
+            Referral.session.status.as_alias("session_status"),
+            Referral.session.starts_at.as_alias("starts_at"),
+            Referral.booking.status.as_alias("booking_status"),
+            Referral.booking.reference.as_alias("booking_reference"),
+        )
+        .where((Referral.id == referral_id) & (Referral.partner == partner_id))
+        .first()
+    )
+
+
+async def _cancel_hold(row: dict, reason: str, now: datetime) -> ReferralCancellation | None:
+    """Close an open hold and give its places back; None if it was confirmed or ran out meanwhile."""
+    closed = await Referral.raw(
+        "UPDATE referral SET status = {}, decided_at = {} WHERE id = {} AND status = {} AND mode = {} "
+        "AND expires_at > {} RETURNING id",
+        ReferralStatus.CANCELLED.value,
+        now,
+        row["id"],
+        ReferralStatus.CREATED.value,
+        ReferralMode.HOLD.value,
+        now,
+    )
+    if not closed:
+        return None
+    released = await _release_held(row["session"], row["party_size"])
+    if released:
+        await record_availability_changed(released[0])
+    await _record_cancelled(row, None, reason)
+    return ReferralCancellation(row["id"], row["session"], row["party_size"], None)
+
+
+async def _cancel_booked(row: dict, reason: str, now: datetime) -> ReferralCancellation | None:
+    """Cancel the referral's confirmed booking in this transaction (``booking.cancelled`` tells the resident)."""
+    closed = await Referral.raw(
+        "UPDATE referral SET status = {}, decided_at = {} WHERE id = {} AND status IN ({}, {}) AND booking = {} "
+        "RETURNING id",
+        ReferralStatus.CANCELLED.value,
+        now,
+        row["id"],
+        ReferralStatus.CREATED.value,
+        ReferralStatus.ACCEPTED.value,
+        row["booking"],
+    )
+    if not closed:
+        return None
+    told = reason or f"{row['partner_name']}, who referred you, cancelled the booking."
+    try:
+        await cancel_booking(row["booking_reference"], authorised=True, reason=told, now=now)
+    except BookingAlreadyCancelled as error:  # by the resident, at this very moment
+        raise ReferralBookingAlreadyCancelled() from error
+    await _record_cancelled(row, row["booking"], reason)
+    return ReferralCancellation(row["id"], row["session"], row["party_size"], row["booking"])
+
+
+async def _record_cancelled(row: dict, booking_id: int | None, reason: str) -> None:
+    await record_event(
+        "referral.cancelled",
+        {
+            "referral_id": row["id"],
+            "partner_id": row["partner"],
+            "session_id": row["session"],
+            "resident_id": row["resident"],
+            "party_size": row["party_size"],
+            "booking_id": booking_id,
+            "reason": reason,
+        },
+    )
+
+
 async def cancel_session_holds(session_id: int, now: datetime) -> list[int]:
     """A cancelled session's open holds are closed (in ``cancel_session``'s transaction, which sets held = 0)."""
     async with write_transaction(Referral._meta.db):
@@ -518,6 +750,9 @@ def _partner_referral_query(partner_id: int):
         Referral.share_outcome,
         Referral.booking.status.as_alias("booking_status"),
         Referral.booking.attendance.as_alias("attendance"),
+        Referral.session.room.venue.name.as_alias("venue_name"),
+        Referral.expires_at,
+        Referral.session.status.as_alias("session_status"),
     ).where(Referral.partner == partner_id)
 
 
@@ -533,6 +768,11 @@ def _as_partner_referral(row: dict) -> PartnerReferral:
         party_size=row["party_size"],
         mode=ReferralMode(row["mode"]),
         outcome=outcome_of(row["status"], row["share_outcome"], row["booking_status"], row["attendance"]),
+        venue_name=row["venue_name"],
+        status=row["status"],
+        expires_at=row["expires_at"],
+        booking_status=row["booking_status"],
+        session_status=row["session_status"],
     )
 
 
@@ -738,8 +978,102 @@ async def referral_link_view(referral_id: int, now: datetime) -> ReferralLinkVie
     )
 
 
-async def sessions_for_referral(now: datetime, limit: int = 300) -> list[SessionChoice]:
-    """Scheduled sessions a link worker can refer to: not started, with places the public could book."""
+@dataclass(frozen=True)
+class SessionFilters:
+    """The new-referral form's "Find a session" search, checked (``parse_session_filters``)."""
+
+    text: str = ""  #: part of the activity's title, any case
+    venue_id: int | None = None
+    category: ActivityCategory | None = None
+    date_from: date | None = None  #: the venue's local date
+
+
+@dataclass(frozen=True)
+class SessionChoices:
+    sessions: list[SessionChoice]
+    more: bool  #: more sessions matched than are shown: the search should be narrowed
+
+
+#: The search form's fields, by name in the query string (and as hidden fields in the referral form).
+FILTER_FIELDS = ("activity", "venue", "category", "from")
+
+
+def parse_session_filters(params: Mapping[str, object]) -> tuple[SessionFilters, dict[str, str]]:
+    """The search as typed; a value that cannot be used is left out, with a message keyed by field. Pure."""
+    text = {name: str(params.get(name) or "").strip() for name in FILTER_FIELDS}
+    errors: dict[str, str] = {}
+    venue_id = _whole_number(text["venue"]) if text["venue"] else None
+    if text["venue"] and (venue_id is None or not 0 < venue_id <= MAX_ROW_ID):
+        venue_id = None
+        errors["venue"] = "Choose a venue from the list"
+    category = None
+    if text["category"]:
+        try:
+            category = ActivityCategory(text["category"])
+        except ValueError:
+            errors["category"] = "Choose a kind of activity from the list"
+    date_from = None
+    if text["from"]:
+        try:
+            date_from = date.fromisoformat(text["from"])
+        except ValueError:
+            errors["from"] = "Enter the date like 2027-03-03 (year, month, day)"
+    filters = SessionFilters(text["activity"][:MAX_SEARCH_TEXT], venue_id, category, date_from)
+    return filters, errors
+
+
+async def referral_venue_choices() -> list[tuple[int, str]]:
+    """(id, name) of every live venue, by name: the search form's venue list."""
+    rows = await Venue.select(Venue.id, Venue.name).where(Venue.archived.eq(False)).order_by(Venue.name)
+    return [(row["id"], row["name"]) for row in rows]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def _from_local_midnight(filters: SessionFilters):
+    """Sessions on or after the from date at their own venue: local midnight in each venue time zone, as What's
+    on does (booking/search.py), since SQLite has no time zones. One small read of the zones in use first."""
+    if filters.date_from is None:
+        return None
+    query = Venue.select(Venue.time_zone).where(Venue.archived.eq(False)).distinct()
+    if filters.venue_id is not None:
+        query = query.where(Venue.id == filters.venue_id)
+    zones = sorted(row["time_zone"] for row in await query)
+    combined = WhereRaw("1 = 0")  # no venue, so no session
+    for zone in zones:
+        midnight = datetime.combine(filters.date_from, time(0), tzinfo=ZoneInfo(zone))
+        combined = combined | ((Session.room.venue.time_zone == zone) & (Session.starts_at >= midnight))
+    return combined
+
+
+async def sessions_for_referral(
+    now: datetime, filters: SessionFilters = SessionFilters(), limit: int = SESSIONS_SHOWN
+) -> SessionChoices:
+    """Scheduled sessions a link worker can refer to: not started, with places the public could book, matching
+    the search; the soonest ``limit`` of them, in one query, and whether more matched."""
+    where = [
+        Session.status == SessionStatus.SCHEDULED.value,
+        Session.starts_at > now,
+        Session.room.venue.archived.eq(False),
+        WhereRaw("session.booked + session.held < session.capacity"),
+    ]
+    if filters.text:
+        where.append(
+            WhereRaw(
+                "session.activity IN (SELECT activity.id FROM activity WHERE LOWER(activity.title) LIKE LOWER({}) "
+                "ESCAPE '\\')",
+                f"%{_escape_like(filters.text)}%",
+            )
+        )
+    if filters.venue_id is not None:
+        where.append(Session.room.venue == filters.venue_id)
+    if filters.category is not None:
+        where.append(Session.activity.category == filters.category.value)
+    from_date = await _from_local_midnight(filters)
+    if from_date is not None:
+        where.append(from_date)
     rows = (
         await Session.select(
             Session.id,
@@ -751,16 +1085,12 @@ async def sessions_for_referral(now: datetime, limit: int = 300) -> list[Session
             Session.booked,
             Session.held,
         )
-        .where(
-            (Session.status == SessionStatus.SCHEDULED.value)
-            & (Session.starts_at > now)
-            & (Session.room.venue.archived.eq(False))
-            & WhereRaw("session.booked + session.held < session.capacity")
-        )
+        .where(*where)
         .order_by(Session.starts_at)
-        .limit(limit)
+        .order_by(Session.id)
+        .limit(limit + 1)
     )
-    return [
+    choices = [
         SessionChoice(
             row["id"],
             row["activity_title"],
@@ -769,5 +1099,6 @@ async def sessions_for_referral(now: datetime, limit: int = 300) -> list[Session
             row["time_zone"],
             max(row["capacity"] - row["booked"] - row["held"], 0),
         )
-        for row in rows
+        for row in rows[:limit]
     ]
+    return SessionChoices(choices, more=len(rows) > limit)

@@ -174,6 +174,16 @@ class ReferralExpired(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     party_size: int  #: the places given back
 
 
+class ReferralCancelled(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    referral_id: int
+    partner_id: int
+    session_id: int
+    resident_id: int
+    party_size: int  #: the places given back
+    booking_id: int | None  #: the booking cancelled with it (its booking.cancelled tells the resident); hold: null
+    reason: str  #: the partner's reason, "" if none was given
+
+
 @dataclass(frozen=True)
 class EventSpec:
     type: str
@@ -207,6 +217,7 @@ EVENT_TYPES: dict[str, EventSpec] = {
         EventSpec("referral.created", 1, ReferralCreated),
         EventSpec("referral.accepted", 1, ReferralAccepted),
         EventSpec("referral.expired", 1, ReferralExpired),
+        EventSpec("referral.cancelled", 1, ReferralCancelled),
         EventSpec("notification.sent", 1, NotificationSent),
         EventSpec("notification.failed", 1, NotificationFailed),
     )

@@ -17,6 +17,7 @@ from events.catalogue import (
     BookingConfirmed,
     BookingWaitlisted,
     ReferralAccepted,
+    ReferralCancelled,
     ReferralCreated,
     ReferralExpired,
     ReminderDue,
@@ -293,6 +294,28 @@ async def referral_expired(data: ReferralExpired, ctx: Context) -> Plan:
     return Plan([Notice(Template.REFERRAL_EXPIRED, who, context, session.time_zone)])
 
 
+async def referral_cancelled(data: ReferralCancelled, ctx: Context) -> Plan:
+    """The partner cancelled a held place. A cancelled booking says nothing here: its ``booking.cancelled``
+    already tells the resident, and one message is enough."""
+    if data.booking_id is not None:
+        return Plan()
+    referral = await _referral(data.referral_id)
+    if referral is None or referral["status"] != ReferralStatus.CANCELLED.value:
+        return Plan()
+    session = await get_session(referral["session"])
+    who = await recipient(referral["resident"])
+    if session is None or session.is_cancelled or who is None:
+        return Plan()
+    context = {
+        "session": session,
+        "party_size": referral["party_size"],
+        "partner_name": referral["partner_name"],
+        "reason": data.reason,
+        "session_url": ctx.links.session(session.id),
+    }
+    return Plan([Notice(Template.REFERRAL_CANCELLED, who, context, session.time_zone)])
+
+
 async def _referral(referral_id: int) -> dict | None:
     return (
         await Referral.select(
@@ -341,4 +364,5 @@ PLANNERS = {
     "referral.created": referral_created,
     "referral.accepted": referral_accepted,
     "referral.expired": referral_expired,
+    "referral.cancelled": referral_cancelled,
 }

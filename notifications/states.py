@@ -39,3 +39,4 @@ class Template(enum.StrEnum):
     REFERRAL_CREATED = "referral_created"  #: a partner referred the resident: confirm a held place, or booked
     REFERRAL_ACCEPTED = "referral_accepted"  #: the resident confirmed a held place: it is booked
     REFERRAL_EXPIRED = "referral_expired"  #: the held place was not confirmed in time
+    REFERRAL_CANCELLED = "referral_cancelled"  #: the partner cancelled the held place (a booking: booking_cancelled)

@@ -16,11 +16,19 @@ from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.params import HeaderParameter, JSONBody, QueryParameter
-from litestar.status_codes import HTTP_201_CREATED, HTTP_422_UNPROCESSABLE_ENTITY
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_422_UNPROCESSABLE_ENTITY
 
 from booking.errors import BookingError
 from booking.partner_api_keys import ApiCaller, authenticate
-from booking.referrals import PartnerReferral, create_referral, partner_referral, partner_referrals, validate_referral
+from booking.referrals import (
+    PartnerReferral,
+    ReferralNotFound,
+    cancel_referral,
+    create_referral,
+    partner_referral,
+    partner_referrals,
+    validate_referral,
+)
 from web.api_models import BookingProblem, ValidationProblem
 from web.errors import booking_error_handler
 from web.params import MAX_ROW_ID, RowId
@@ -51,6 +59,18 @@ CREATE_PROBLEMS = {
         data_container=ValidationProblem,
         description="What to fix in each field (or, as a BookingProblem, too late to hold: book instead)",
     ),
+}
+
+NOT_FOUND = {404: ResponseSpec(data_container=BookingProblem, description="No such referral")}
+CANCEL_PROBLEMS = {
+    **UNAUTHORISED,
+    **NOT_FOUND,
+    409: ResponseSpec(
+        data_container=BookingProblem,
+        description="It can no longer be cancelled: already cancelled, not confirmed in time, its booking already "
+        "cancelled, or the session started or cancelled (reason names which)",
+    ),
+    422: ResponseSpec(data_container=BookingProblem, description="The reason is too long"),
 }
 
 #: The bearer scheme in /schema (added to the app's OpenAPIConfig); each operation below requires it.
@@ -101,6 +121,12 @@ class ReferralIn(msgspec.Struct):
         }
         form: dict[str, object] = {key: "" if value is None else str(value) for key, value in text.items()}
         return {**form, "sms_opt_in": self.sms_opt_in, "share_outcome": self.share_outcome}
+
+
+class CancelIn(msgspec.Struct):
+    """Why the referral is cancelled (optional). It goes in the message to the resident."""
+
+    reason: str = ""  #: 500 characters at most
 
 
 class ReferralOut(msgspec.Struct):
@@ -191,13 +217,34 @@ class ReferralsApi(Controller):
         "/{referral_id:int}",
         summary="One of your organisation's referrals, with its outcome",
         description=f"{AUTH_DESCRIPTION} Another organisation's referral is a 404, like one that does not exist.",
-        responses={**UNAUTHORISED, 404: ResponseSpec(data_container=BookingProblem, description="No such referral")},
+        responses={**UNAUTHORISED, **NOT_FOUND},
     )
     async def show_referral(self, referral_id: RowId, authorization: Authorization = None) -> ReferralOut:
         caller = await _caller(authorization)
         view = await partner_referral(caller.partner_id, referral_id)
         if view is None:
             raise NotFoundException("No referral with that id.")
+        return ReferralOut.from_view(view)
+
+    @post(
+        "/{referral_id:int}/cancel",
+        status_code=HTTP_200_OK,
+        summary="Cancel one of your organisation's referrals",
+        description=f"{AUTH_DESCRIPTION} A held place goes back on sale; a booking the referral made is cancelled. "
+        "Either way the resident is told, with the reason if you give one. Answers the referral as GET does. "
+        "Another organisation's referral is a 404, like one that does not exist.",
+        responses=CANCEL_PROBLEMS,
+    )
+    async def cancel(
+        self, referral_id: RowId, authorization: Authorization = None, data: JSONBody[CancelIn | None] = None
+    ) -> ReferralOut:
+        caller = await _caller(authorization)
+        try:
+            await cancel_referral(caller.actor, referral_id, data.reason if data else "", datetime.now(UTC))
+        except ReferralNotFound as error:
+            raise NotFoundException("No referral with that id.") from error
+        view = await partner_referral(caller.partner_id, referral_id)
+        assert view is not None  # this partner's, just cancelled
         return ReferralOut.from_view(view)
 
 

@@ -3,30 +3,52 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from booking.errors import AlreadyBooked, SessionFull
+from booking.programme import cancel_session
 from booking.referrals import (
+    CancelReasonTooLong,
     NotAPartner,
     ReferralAlreadyAccepted,
+    ReferralAlreadyCancelled,
+    ReferralBookingAlreadyCancelled,
     ReferralHoldExpired,
+    ReferralHoldRanOut,
+    ReferralNotFound,
+    ReferralSessionCancelled,
+    ReferralSessionStarted,
+    SessionFilters,
     accept_referral,
+    cancel_referral,
     create_referral,
     expire_referrals,
+    parse_session_filters,
+    partner_referral,
     partner_referrals,
     referral_figures,
     referral_for_link,
     referral_link_token,
     referrals_for_bookings,
+    sessions_for_referral,
 )
-from booking.service import book_place
+from booking.service import book_place, cancel_booking
 from booking.staff import StaffUser
-from booking.states import Attendance, BookingSource, ConsentSource, ReferralMode, ReferralOutcome, StaffRole
-from booking.tables import Booking, Referral, Session
+from booking.states import (
+    ActivityCategory,
+    Attendance,
+    BookingSource,
+    ConsentSource,
+    ReferralMode,
+    ReferralOutcome,
+    StaffRole,
+)
+from booking.tables import AuditEntry, Booking, Referral, Session
 from events.tables import OutboxEvent
-from tests.builders import fill_session, make_session, resident, unique
+from tests.builders import fill_session, make_activity, make_room, make_session, make_venue, resident, unique
 from tests.referral_support import make_link_worker, make_partner
 from tests.referral_support import referral_request as request
 from tests.web.staff.support import make_staff
@@ -222,3 +244,199 @@ async def test_confirm_links_are_signed(db):
     assert await referral_for_link("another-secret", token) is None
     assert await referral_for_link(SECRET, f"{made.referral_id}.forged") is None
     assert await referral_for_link(SECRET, "not-a-token") is None
+
+
+# --- Cancelling a referral ----------------------------------------------------------------------
+
+
+async def status_of(referral_id: int) -> str:
+    return (await Referral.select(Referral.status).where(Referral.id == referral_id).first())["status"]
+
+
+async def session_events(event_type: str, session_id: int) -> list[dict]:
+    rows = await OutboxEvent.select(OutboxEvent.payload).where(OutboxEvent.type == event_type)
+    data = [json.loads(row["payload"])["data"] for row in rows]
+    return [d for d in data if d["session_id"] == session_id]
+
+
+async def test_cancelling_a_hold_gives_the_places_back_and_records_the_events(db):
+    session = await make_session(capacity=3, starts_in=timedelta(days=10))
+    worker = await make_link_worker()
+    now = datetime.now(UTC)
+    made = await create_referral(worker, request(session.id, unique("r"), party_size=2), now)
+    assert len(await session_events("availability.changed", session.id)) == 1
+
+    done = await cancel_referral(worker, made.referral_id, "  They have moved away  ", now + timedelta(hours=1))
+
+    assert done.booking_id is None and done.party_size == 2
+    assert await places(session.id) == {"capacity": 3, "booked": 0, "held": 0}
+    row = await Referral.select(Referral.status, Referral.decided_at).where(Referral.id == made.referral_id).first()
+    assert row == {"status": "cancelled", "decided_at": now + timedelta(hours=1)}
+    [event] = await events_of("referral.cancelled", made.referral_id)
+    assert event == {
+        "referral_id": made.referral_id,
+        "partner_id": made.partner_id,
+        "session_id": session.id,
+        "resident_id": made.resident_id,
+        "party_size": 2,
+        "booking_id": None,
+        "reason": "They have moved away",
+    }
+    changes = await session_events("availability.changed", session.id)
+    assert [change["places_left"] for change in changes] == [1, 3]
+    [view] = await partner_referrals(made.partner_id)
+    assert view.outcome is ReferralOutcome.CANCELLED and not view.can_cancel(now)
+    [audit] = await AuditEntry.select().where(
+        (AuditEntry.action == "referral.cancelled") & (AuditEntry.subject_id == made.referral_id)
+    )
+    assert audit["staff_member"] == worker.id and audit["resident"] == made.resident_id and audit["venue"] is not None
+
+
+async def test_cancelling_a_booked_referral_cancels_its_booking(db):
+    session = await make_session(capacity=4)
+    worker = await make_link_worker()
+    now = datetime.now(UTC)
+    made = await create_referral(worker, request(session.id, unique("r"), mode=ReferralMode.BOOK, party_size=2), now)
+
+    done = await cancel_referral(worker, made.referral_id, "", now)
+
+    assert done.booking_id == made.booking.booking_id
+    assert await places(session.id) == {"capacity": 4, "booked": 0, "held": 0}
+    booking = await Booking.select(Booking.status, Booking.cancel_reason).where(Booking.id == done.booking_id).first()
+    assert booking["status"] == "cancelled" and "who referred you" in booking["cancel_reason"]
+    assert [e["booking_id"] for e in await session_events("booking.cancelled", session.id)] == [done.booking_id]
+    [event] = await events_of("referral.cancelled", made.referral_id)
+    assert event["booking_id"] == done.booking_id and event["reason"] == ""
+    assert (await partner_referral(made.partner_id, made.referral_id)).outcome is ReferralOutcome.CANCELLED
+
+
+async def test_cancelling_a_confirmed_hold_cancels_the_booking_it_became(db):
+    session = await make_session(capacity=4, starts_in=timedelta(days=10))
+    worker = await make_link_worker()
+    now = datetime.now(UTC)
+    made = await create_referral(worker, request(session.id, unique("r")), now)
+    confirmation = await accept_referral(made.referral_id, now)
+
+    done = await cancel_referral(worker, made.referral_id, "Found a closer group", now)
+
+    assert done.booking_id == confirmation.booking_id
+    assert await places(session.id) == {"capacity": 4, "booked": 0, "held": 0}
+    booking = await Booking.select(Booking.status, Booking.cancel_reason).where(Booking.id == done.booking_id).first()
+    assert booking == {"status": "cancelled", "cancel_reason": "Found a closer group"}
+
+
+async def test_a_partner_cannot_cancel_another_partners_referral(db):
+    session = await make_session(capacity=4)
+    ours, theirs = await make_link_worker(), await make_link_worker()
+    now = datetime.now(UTC)
+    made = await create_referral(theirs, request(session.id, unique("r")), now)
+
+    for referral_id in (made.referral_id, 2**31 - 1):
+        with pytest.raises(ReferralNotFound) as refused:
+            await cancel_referral(ours, referral_id, "", now)
+        assert "another organisation" in refused.value.message
+    assert await places(session.id) == {"capacity": 4, "booked": 0, "held": 1}
+    assert await status_of(made.referral_id) == "created"
+    assert await events_of("referral.cancelled", made.referral_id) == []
+
+
+async def test_an_ended_referral_cannot_be_cancelled_and_says_why(db):
+    worker = await make_link_worker()
+    now = datetime.now(UTC)
+    ran_out_session = await make_session(capacity=4, starts_in=timedelta(days=10))
+    ran_out = await create_referral(worker, request(ran_out_session.id, unique("a"), days=1), now)
+    await expire_referrals(now + timedelta(days=1))
+    swept_late = await create_referral(worker, request(ran_out_session.id, unique("b"), days=1), now)
+    cancelled = await create_referral(worker, request(ran_out_session.id, unique("c")), now)
+    await cancel_referral(worker, cancelled.referral_id, "", now)
+    started_session = await make_session(capacity=4)
+    started = await create_referral(worker, request(started_session.id, unique("d"), mode=ReferralMode.BOOK), now)
+    by_resident = await create_referral(worker, request(started_session.id, unique("e"), mode=ReferralMode.BOOK), now)
+    await cancel_booking(by_resident.booking.reference, authorised=True, now=now)
+    called_off = await make_session(capacity=4)
+    on_cancelled = await create_referral(worker, request(called_off.id, unique("f"), mode=ReferralMode.BOOK), now)
+    await cancel_session(called_off.id, "Room flooded", now)
+    before = {s.id: await places(s.id) for s in (ran_out_session, started_session, called_off)}
+
+    cases = [
+        (ran_out.referral_id, now + timedelta(days=1), ReferralHoldRanOut),
+        (swept_late.referral_id, now + timedelta(days=1, minutes=1), ReferralHoldRanOut),  # past its time, not swept
+        (cancelled.referral_id, now, ReferralAlreadyCancelled),
+        (started.referral_id, started_session.starts_at + timedelta(minutes=1), ReferralSessionStarted),
+        (by_resident.referral_id, now, ReferralBookingAlreadyCancelled),
+        (on_cancelled.referral_id, now, ReferralSessionCancelled),
+    ]
+    for referral_id, when, error in cases:
+        with pytest.raises(error) as refused:
+            await cancel_referral(worker, referral_id, "", when)
+        assert refused.value.http_status == 409 and refused.value.message.startswith("This referral ")
+    assert {s.id: await places(s.id) for s in (ran_out_session, started_session, called_off)} == before
+    assert len(await events_of("referral.cancelled", cancelled.referral_id)) == 1
+
+
+async def test_a_reason_longer_than_the_limit_is_refused(db):
+    session = await make_session(capacity=4)
+    worker = await make_link_worker()
+    made = await create_referral(worker, request(session.id, unique("r")), datetime.now(UTC))
+    with pytest.raises(CancelReasonTooLong):
+        await cancel_referral(worker, made.referral_id, "x" * 501, datetime.now(UTC))
+    assert await places(session.id) == {"capacity": 4, "booked": 0, "held": 1}
+
+
+# --- Finding a session to refer to --------------------------------------------------------------
+
+
+async def test_the_session_search_filters_by_title_venue_category_and_local_date(db):
+    label = unique("Pottery")
+    now = datetime.now(UTC)
+    venue = await make_venue()
+    craft = await make_activity(title=f"Wheel {label} Taster", category=ActivityCategory.CRAFT.value)
+    social = await make_activity(title=f"{label} coffee", category=ActivityCategory.SOCIAL.value)
+    here = await make_room(venue=venue)
+    soon = await make_session(activity=craft, room=here, starts_in=timedelta(days=2))
+    later = await make_session(activity=craft, room=here, starts_in=timedelta(days=9))
+    elsewhere = await make_session(activity=social, starts_in=timedelta(days=3))
+    full = await make_session(capacity=1, activity=craft, room=here, starts_in=timedelta(days=4))
+    await fill_session(full.id, 1)
+    await make_session(activity=await make_activity(title="Chess club"), starts_in=timedelta(days=2))
+
+    async def found(**filters) -> list[int]:
+        return [choice.id for choice in (await sessions_for_referral(now, SessionFilters(**filters))).sessions]
+
+    assert await found(text=label.upper()) == [soon.id, elsewhere.id, later.id]  # any case; the full one is left out
+    assert await found(text="100%") == []  # a wildcard is just a character
+    assert await found(text=label, venue_id=venue.id) == [soon.id, later.id]
+    assert await found(text=label, category=ActivityCategory.SOCIAL) == [elsewhere.id]
+    from_day = (later.starts_at - timedelta(days=1)).date()
+    assert await found(text=label, date_from=from_day) == [later.id]
+    some = await sessions_for_referral(now, SessionFilters(text=label), limit=2)
+    assert [choice.id for choice in some.sessions] == [soon.id, elsewhere.id] and some.more
+    assert not (await sessions_for_referral(now, SessionFilters(text=label), limit=3)).more
+
+
+async def test_the_from_date_is_the_venues_own_date(db):
+    label = unique("Tai chi")
+    now = datetime.now(UTC)
+    activity = await make_activity(title=label)
+    zone = ZoneInfo("Pacific/Auckland")
+    auckland = await make_room(venue=await make_venue(time_zone="Pacific/Auckland"))
+    # Half past midnight there: still the day before in UTC, so a UTC date would leave it out.
+    local_day = (now.astimezone(zone) + timedelta(days=5)).date()
+    starts = datetime.combine(local_day, time(0, 30), tzinfo=zone)
+    session = await make_session(activity=activity, room=auckland, starts_in=starts - now.replace(microsecond=0))
+    assert session.starts_at.astimezone(UTC).date() < local_day
+
+    async def found(day) -> list[int]:
+        return [c.id for c in (await sessions_for_referral(now, SessionFilters(text=label, date_from=day))).sessions]
+
+    assert await found(local_day) == [session.id]
+    assert await found(local_day + timedelta(days=1)) == []
+
+
+def test_search_values_that_cannot_be_used_are_named():
+    filters, errors = parse_session_filters({"activity": "  yoga ", "venue": "abc", "category": "nope", "from": "3/3"})
+    assert filters == SessionFilters(text="yoga")
+    assert set(errors) == {"venue", "category", "from"}
+    filters, errors = parse_session_filters({"venue": "7", "category": "craft", "from": "2027-03-03"})
+    assert errors == {} and filters.venue_id == 7 and filters.category is ActivityCategory.CRAFT
+    assert filters.date_from.isoformat() == "2027-03-03"

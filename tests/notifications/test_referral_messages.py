@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from booking.manage_links import find_booking_by_signed_token
-from booking.referrals import accept_referral, create_referral, expire_referrals, referral_for_link
+from booking.referrals import accept_referral, cancel_referral, create_referral, expire_referrals, referral_for_link
 from booking.states import ReferralMode
 from booking.tables import Resident
 from booking.validation import ResidentDetails
@@ -93,3 +93,40 @@ async def test_a_hold_that_ran_out_says_so(db, data_dir):
     assert "Your held place has gone" in rows["email"]["subject"]
     assert f"{BASE_URL}/sessions/{session.id}" in rows["sms"]["text_body"]
     assert await handled(notifier, await outbox_event("referral.created", referral_id=made.referral_id)) == {}
+
+
+async def test_a_cancelled_hold_sends_one_message_with_the_reason(db, data_dir):
+    session = await make_session(starts_in=timedelta(days=10))
+    worker = await make_link_worker(await make_partner("Rugeley Link Workers"))
+    now = datetime.now(UTC)
+    made = await create_referral(worker, referral_request(session.id, texting(), days=3), now)
+    await cancel_referral(worker, made.referral_id, "You told us you are away that week", now)
+    notifier = notifier_for(db, data_dir)
+
+    rows = await handled(notifier, await outbox_event("referral.cancelled", referral_id=made.referral_id))
+
+    assert set(rows) == {"email", "sms"}
+    assert rows["email"]["template"] == rows["sms"]["template"] == "referral_cancelled"
+    assert "Your held place is cancelled" in rows["email"]["subject"]
+    for body in (rows["email"]["text_body"], rows["email"]["html_body"]):
+        assert "Rugeley Link Workers" in body and "You told us you are away that week" in body
+    assert f"{BASE_URL}/sessions/{session.id}" in rows["sms"]["text_body"]
+    # The hold message, handled late, says nothing: the place is no longer held.
+    assert await handled(notifier, await outbox_event("referral.created", referral_id=made.referral_id)) == {}
+
+
+async def test_a_cancelled_booked_referral_is_told_once_by_the_booking_cancellation(db, data_dir):
+    session = await make_session()
+    worker = await make_link_worker()
+    now = datetime.now(UTC)
+    made = await create_referral(worker, referral_request(session.id, texting(), mode=ReferralMode.BOOK), now)
+    await cancel_referral(worker, made.referral_id, "", now)
+    notifier = notifier_for(db, data_dir)
+
+    referral_rows = await handled(notifier, await outbox_event("referral.cancelled", referral_id=made.referral_id))
+    booking_rows = await handled(notifier, await outbox_event("booking.cancelled", booking_id=made.booking.booking_id))
+
+    assert referral_rows == {}
+    assert set(booking_rows) == {"email", "sms"}
+    assert booking_rows["email"]["template"] == "booking_cancelled"
+    assert made.booking.reference in booking_rows["sms"]["text_body"]

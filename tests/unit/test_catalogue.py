@@ -22,7 +22,7 @@ ISSUE_3_TYPES = {
 }
 ISSUE_4_TYPES = {"resident.sign_in_requested", "resident.erased"}
 ISSUE_5_TYPES = {"staff.password_reset_requested", "booking.attendance_marked"}
-ISSUE_7_TYPES = {"referral.created", "referral.accepted", "referral.expired"}
+ISSUE_7_TYPES = {"referral.created", "referral.accepted", "referral.expired", "referral.cancelled"}
 
 
 def test_every_type_in_the_issue_is_catalogued_with_a_version():

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from booking.partner_api_keys import create_api_key, revoke_api_key
 from booking.referrals import create_referral
-from booking.service import book_place
+from booking.service import book_place, cancel_booking
+from booking.states import ReferralMode
 from booking.tables import PartnerApiKey, Referral, Session
 from tests.builders import make_session, resident, unique
 from tests.referral_support import make_link_worker, referral_request
@@ -158,7 +159,68 @@ async def test_the_operations_are_in_the_schema_with_a_bearer_scheme(client):
     document = (await client.get("/schema/openapi.json")).json()
     scheme = document["components"]["securitySchemes"]["partnerApiKey"]
     assert scheme["type"] == "http" and scheme["scheme"] == "bearer"
-    for method, path in (("post", URL), ("get", URL), ("get", URL + "/{referral_id}")):
+    for method, path in (
+        ("post", URL),
+        ("get", URL),
+        ("get", URL + "/{referral_id}"),
+        ("post", URL + "/{referral_id}/cancel"),
+    ):
         operation = document["paths"][path][method]
         assert operation["summary"] and operation["description"]
         assert operation["security"] == [{"partnerApiKey": []}]
+
+
+async def status_of(referral_id: int) -> str:
+    return (await Referral.select(Referral.status).where(Referral.id == referral_id).first())["status"]
+
+
+async def test_a_partner_cancels_a_referral_through_the_api(client):
+    session = await make_session(capacity=5, starts_in=timedelta(days=10))
+    worker, auth, _ = await a_key()
+    now = datetime.now(UTC)
+    hold = await create_referral(worker, referral_request(session.id, unique("hold"), party_size=2), now)
+    booked = await create_referral(worker, referral_request(session.id, unique("book"), mode=ReferralMode.BOOK), now)
+
+    cancelled = await client.post(f"{URL}/{hold.referral_id}/cancel", json={"reason": "Moved away"}, headers=auth)
+    no_body = await client.post(f"{URL}/{booked.referral_id}/cancel", headers=auth)
+
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["outcome"] == "cancelled" and cancelled.json()["id"] == hold.referral_id
+    assert cancelled.json() == (await client.get(f"{URL}/{hold.referral_id}", headers=auth)).json()
+    assert no_body.status_code == 200 and no_body.json()["outcome"] == "cancelled"
+    places = await Session.select(Session.booked, Session.held).where(Session.id == session.id).first()
+    assert places == {"booked": 0, "held": 0}
+
+
+async def test_cancelling_another_partners_referral_is_404_like_a_missing_one(client):
+    session = await make_session(capacity=5, starts_in=timedelta(days=7))
+    _, our_auth, _ = await a_key()
+    theirs, _, _ = await a_key()
+    other = await create_referral(theirs, referral_request(session.id, unique("theirs")), datetime.now(UTC))
+
+    hidden = await client.post(f"{URL}/{other.referral_id}/cancel", json={}, headers=our_auth)
+    missing = await client.post(f"{URL}/999999999/cancel", json={}, headers=our_auth)
+
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json() == missing.json()
+    assert await status_of(other.referral_id) == "created"
+    assert (await client.post(f"{URL}/{other.referral_id}/cancel", json={})).status_code == 401
+
+
+async def test_a_referral_that_cannot_be_cancelled_is_409_with_the_reason(client):
+    session = await make_session(capacity=5, starts_in=timedelta(days=7))
+    worker, auth, _ = await a_key()
+    now = datetime.now(UTC)
+    made = await create_referral(worker, referral_request(session.id, unique("r"), mode=ReferralMode.BOOK), now)
+    await cancel_booking(made.booking.reference, authorised=True, now=now)
+
+    response = await client.post(f"{URL}/{made.referral_id}/cancel", json={"reason": ""}, headers=auth)
+
+    assert response.status_code == 409
+    assert response.json()["reason"] == "referral_booking_cancelled"
+    assert "already been cancelled" in response.json()["detail"]
+    hold = await create_referral(worker, referral_request(session.id, unique("h")), now)
+    first = await client.post(f"{URL}/{hold.referral_id}/cancel", json={}, headers=auth)
+    again = await client.post(f"{URL}/{hold.referral_id}/cancel", json={}, headers=auth)
+    assert first.status_code == 200
+    assert again.status_code == 409 and again.json()["reason"] == "referral_already_cancelled"

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from booking.referrals import create_referral, referral_link_token
-from booking.service import book_place
-from booking.states import Attendance, ReferralMode
+from booking.service import book_place, cancel_booking
+from booking.states import ActivityCategory, Attendance, ReferralMode
 from booking.tables import Booking, Referral, Session
-from tests.builders import make_room, make_session, resident, unique
+from tests.builders import make_activity, make_room, make_session, make_venue, resident, unique
 from tests.referral_support import make_link_worker, make_link_worker_account, make_partner, referral_request
 from tests.web.conftest import browser, csrf_token, web_settings
 from tests.web.staff.support import make_staff, post_form, sign_in
@@ -207,3 +207,159 @@ async def test_staff_not_linked_to_a_partner_cannot_refer(staff_client, db):
         "booked": 0,
         "held": 0,
     }
+
+
+# --- Cancelling a referral ----------------------------------------------------------------------
+
+
+async def status_of(referral_id: int) -> str:
+    return (await Referral.select(Referral.status).where(Referral.id == referral_id).first())["status"]
+
+
+async def test_a_link_worker_cancels_a_hold_from_the_list(staff_client, db):
+    session = await make_session(capacity=5, starts_in=timedelta(days=10))
+    partner = await make_partner()
+    made = await create_referral(
+        await make_link_worker(partner), referral_request(session.id, "Ann Cancel", party_size=2), datetime.now(UTC)
+    )
+    await sign_in(staff_client, await make_link_worker_account(partner))
+    cancel_url = f"/staff/referrals/{made.referral_id}/cancel"
+
+    listing = (await staff_client.get("/staff/referrals")).text
+    row = listing.split(f'id="referral-{made.referral_id}"', 1)[1].split("</tr>", 1)[0]
+    assert f'href="{cancel_url}"' in row and "the referral for Resident Ann Cancel</span>" in row
+    confirm = await staff_client.get(cancel_url)
+    assert confirm.status_code == 200
+    for text in ("for Resident Ann Cancel</h1>", "Chair yoga", 'for="reason"', "Cancel the referral</button>"):
+        assert text in confirm.text
+    assert 'href="/staff/referrals">Keep it' in confirm.text
+    assert (await staff_client.post(cancel_url, data={"reason": "Moved"})).status_code == 403  # no CSRF token
+    assert (await Session.select(Session.held).where(Session.id == session.id).first())["held"] == 2
+
+    response = await post_form(staff_client, cancel_url, {"reason": "Moved away"}, page=cancel_url)
+
+    assert response.status_code == 303 and response.headers["location"] == "/staff/referrals?notice=cancelled"
+    assert (await Session.select(Session.held).where(Session.id == session.id).first())["held"] == 0
+    after = (await staff_client.get(response.headers["location"])).text
+    assert "The referral is cancelled" in after
+    assert _outcome(after, made.referral_id) == "cancelled" and f'href="{cancel_url}"' not in after
+
+
+async def test_another_partner_gets_404_for_a_referral_it_did_not_make(staff_client, db):
+    session = await make_session(capacity=5)
+    made = await create_referral(await make_link_worker(), referral_request(session.id, unique("r")), datetime.now(UTC))
+    await sign_in(staff_client, await make_link_worker_account())
+    cancel_url = f"/staff/referrals/{made.referral_id}/cancel"
+
+    assert (await staff_client.get(cancel_url)).status_code == 404
+    response = await post_form(staff_client, cancel_url, {"reason": ""}, page="/staff/referrals")
+
+    assert response.status_code == 404
+    assert await status_of(made.referral_id) == "created"
+
+
+async def test_a_referral_that_can_no_longer_be_cancelled_says_why(staff_client, db):
+    session = await make_session(capacity=5)
+    partner = await make_partner()
+    worker = await make_link_worker(partner)
+    now = datetime.now(UTC)
+    open_hold = await create_referral(worker, referral_request(session.id, unique("a")), now)
+    booked = await create_referral(worker, referral_request(session.id, unique("b"), mode=ReferralMode.BOOK), now)
+    await sign_in(staff_client, await make_link_worker_account(partner))
+    booked_url = f"/staff/referrals/{booked.referral_id}/cancel"
+    page = await staff_client.get(booked_url)  # the form, while the booking is still there
+    await cancel_booking(booked.booking.reference, authorised=True, now=now)  # then the resident cancels
+
+    hold_url = f"/staff/referrals/{open_hold.referral_id}/cancel"
+    response = await post_form(staff_client, booked_url, {"reason": ""}, page=hold_url)
+
+    assert page.status_code == 200
+    assert response.status_code == 409 and "There is a problem" in response.text
+    assert "the booking it made has already been cancelled" in response.text
+    assert "Cancel the referral</button>" not in response.text
+    again = await staff_client.get(booked_url)
+    assert again.status_code == 409 and "already been cancelled" in again.text
+
+    too_long = await post_form(staff_client, hold_url, {"reason": "x" * 501}, page=hold_url)
+    assert too_long.status_code == 422 and "The reason must be 500 characters or fewer" in too_long.text
+    assert 'href="#reason"' in too_long.text and "x" * 501 in too_long.text
+    assert await status_of(open_hold.referral_id) == "created"
+
+
+# --- Finding a session on the new-referral form -------------------------------------------------
+
+
+def _options(page: str) -> list[int]:
+    select = page.split('name="session_id"', 1)[1].split("</select>", 1)[0]
+    return [int(part.split('"', 1)[0]) for part in select.split('<option value="')[1:] if part[0].isdigit()]
+
+
+async def _searchable_sessions() -> dict:
+    label = unique("Knit")
+    venue = await make_venue()
+    craft = await make_activity(title=f"{label} and natter", category=ActivityCategory.CRAFT.value)
+    social = await make_activity(title=f"{label} social", category=ActivityCategory.SOCIAL.value)
+    room = await make_room(venue=venue)
+    return {
+        "label": label,
+        "venue": venue,
+        "craft": await make_session(activity=craft, room=room, starts_in=timedelta(days=2)),
+        "later": await make_session(activity=craft, room=room, starts_in=timedelta(days=20)),
+        "social": await make_session(activity=social, starts_in=timedelta(days=3)),
+    }
+
+
+async def test_the_session_list_can_be_searched(staff_client, db):
+    found = await _searchable_sessions()
+    await sign_in(staff_client, await make_link_worker_account())
+    label = found["label"].lower()
+
+    async def options(**params) -> list[int]:
+        response = await staff_client.get("/staff/referrals/new", params=params)
+        assert response.status_code == 200
+        return _options(response.text)
+
+    assert await options(activity=label) == [found["craft"].id, found["social"].id, found["later"].id]
+    assert await options(activity=label, venue=str(found["venue"].id)) == [found["craft"].id, found["later"].id]
+    assert await options(activity=label, category="social") == [found["social"].id]
+    from_date = (found["later"].starts_at - timedelta(days=1)).date().isoformat()
+    assert await options(activity=label, **{"from": from_date}) == [found["later"].id]
+    empty = await staff_client.get("/staff/referrals/new", params={"activity": unique("nothing")})
+    assert "No sessions match. Try fewer words or another date." in empty.text and _options(empty.text) == []
+    page = (await staff_client.get("/staff/referrals/new", params={"activity": label, "category": "social"})).text
+    assert f'value="{label}"' in page and '<option value="social" selected>' in page
+    assert '<legend class="legend">Find a session</legend>' in page
+
+
+async def test_a_form_with_mistakes_keeps_the_search_and_its_list(staff_client, db):
+    found = await _searchable_sessions()
+    await sign_in(staff_client, await make_link_worker_account())
+    search = {"activity": found["label"], "venue": str(found["venue"].id), "category": "", "from": ""}
+    bad = valid_form(found["craft"].id, email="not-an-address", **search)
+
+    response = await post_form(staff_client, "/staff/referrals/new", bad, page="/staff/referrals/new")
+
+    assert response.status_code == 422 and "Enter an email address in the correct format" in response.text
+    assert _options(response.text) == [found["craft"].id, found["later"].id]
+    assert f'<option value="{found["craft"].id}" selected>' in response.text
+    assert f'<input type="hidden" name="activity" value="{found["label"]}">' in response.text
+    assert f'<input type="hidden" name="venue" value="{found["venue"].id}">' in response.text
+    assert 'value="Mary Seacole"' in response.text
+
+
+async def test_an_htmx_search_gets_only_the_session_list(staff_client, db):
+    found = await _searchable_sessions()
+    await sign_in(staff_client, await make_link_worker_account())
+    headers = {"HX-Request": "true", "HX-Target": "session-choices"}
+
+    response = await staff_client.get(
+        "/staff/referrals/new", params={"activity": found["label"], "category": "social"}, headers=headers
+    )
+
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith('<div id="session-choices">')
+    assert _options(response.text) == [found["social"].id]
+    assert "<html" not in response.text and 'name="name"' not in response.text and "Find a session" not in response.text
+    assert 'id="session-count" hx-swap-oob="innerHTML"' in response.text
+    whole = await staff_client.get("/staff/referrals/new", params={"activity": found["label"]})
+    assert "<html" in whole.text and 'name="name"' in whole.text

@@ -111,6 +111,8 @@ RULES: dict[tuple[str, str], tuple[P | str, bool]] = {
     ("GET", "/staff/referrals/new"): (P.MAKE_REFERRALS, ANY),
     ("POST", "/staff/referrals/new"): (P.MAKE_REFERRALS, ANY),
     ("GET", "/staff/referrals/report"): (P.VIEW_REPORTS, ANY),
+    ("GET", "/staff/referrals/{referral_id:int}/cancel"): (P.MAKE_REFERRALS, ANY),
+    ("POST", "/staff/referrals/{referral_id:int}/cancel"): (P.MAKE_REFERRALS, ANY),
     # Partner API keys (web/staff/api_keys.py): partner staff, for their own organisation only
     ("GET", "/staff/referrals/api-keys"): (P.MAKE_REFERRALS, ANY),
     ("POST", "/staff/referrals/api-keys"): (P.MAKE_REFERRALS, ANY),
@@ -157,6 +159,7 @@ async def _things_at(venue) -> dict[str, int]:
         "venue_id": venue.id, "room_id": room.id, "session_id": session.id, "series_id": series.id,
         "booking_id": booking.booking_id, "entry_id": waiting.id,
         "activity_id": activity.id, "partner_id": activity.partner, "token": "1.not-a-real-token",
+        "referral_id": 1,  # scoped by partner, not venue: the table checks the permission only
     }
 
 

@@ -265,16 +265,21 @@ async def change_following(
     ends_at: datetime,
     room_id: int,
     capacity: int | None = None,
+    setup_minutes: int | None = None,
+    cleardown_minutes: int | None = None,
     actor: StaffUser | None = None,
     now: datetime | None = None,
 ) -> list[int]:
     """Move this occurrence and every later one of its series the same way, all or nothing.
 
     Each later one moves by the same number of days, to the same local start time and length, into
-    the same room. Clash-checked as a whole (``SeriesClash`` lists every date that cannot move).
+    the same room, with the given set-up and clear-down buffers (None keeps each session's own).
+    Clash-checked as a whole with the new buffers (``SeriesClash`` lists every date that cannot move).
     Returns the ids of the sessions changed.
     """
     now = now or datetime.now(timezone.utc)
+    if setup_minutes is not None or cleardown_minutes is not None:
+        check_buffers(setup_minutes or 0, cleardown_minutes or 0)
     time_zone = await _room_time_zone(room_id)
     sessions = await following_sessions(session_id)
     this_local = to_local(sessions[0]["starts_at"], time_zone)
@@ -296,7 +301,9 @@ async def change_following(
                 new_start = local_instant(day, new_local.time(), time_zone)
                 moves.append(SessionMove(
                     current["id"], new_start, new_start + length, room_id,
-                    current["setup_minutes"], current["cleardown_minutes"], capacity or current["capacity"],
+                    current["setup_minutes"] if setup_minutes is None else setup_minutes,
+                    current["cleardown_minutes"] if cleardown_minutes is None else cleardown_minutes,
+                    capacity or current["capacity"],
                 ))
             clash = await _moves_clash(moves, ids, time_zone)
             if clash is not None:

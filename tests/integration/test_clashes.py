@@ -8,11 +8,11 @@ from datetime import datetime, time, timedelta, timezone
 import pytest
 
 from booking.clashes import find_clashes, free_rooms, next_free_slot
-from booking.errors import RoomClash
+from booking.errors import RoomClash, SeriesClash
 from booking.programme import cancel_session, change_session, schedule_session
-from booking.series import local_instant
+from booking.series import Frequency, Repeat, SeriesCreated, create_series, local_instant
 from booking.staff_accounts import load_staff_user
-from booking.tables import AuditEntry, Session
+from booking.tables import AuditEntry, Series, Session
 from booking.timefmt import format_date, to_local
 from tests.builders import make_activity, make_room, make_venue
 from tests.web.staff.support import make_staff
@@ -155,6 +155,65 @@ async def test_coordinators_racing_for_one_room_on_postgresql_exactly_one_wins_e
         assert sum(isinstance(result, int) for result in results) == 1, results
         assert clashes[0].message.startswith("Chair yoga is in Community room from 6")
         assert await Session.count().where(Session.room == room.id) == 1
+
+
+async def test_a_series_and_a_one_off_racing_for_one_room_exactly_one_wins_every_round(db):
+    """A weekly series whose second date overlaps a one-off scheduled at the same moment: all of one, none of the other."""
+    venue = await make_venue()
+    knitting, chess = await make_activity(title="Knit and natter"), await make_activity(title="Chess club")
+    for round_number in range(10):
+        room = await make_room(venue, capacity=20, name=f"Room {round_number}")
+        first = (datetime.now(timezone.utc) + timedelta(days=20 + round_number)).date()
+        overlap = local_instant(first + timedelta(days=7), time(15, 30), "Europe/London")  # the series runs 3pm to 4pm
+
+        series_result, one_off_result = await asyncio.gather(
+            create_series(knitting.id, room.id, first, time(15), 60, 8, Repeat(Frequency.WEEKLY, count=3)),
+            schedule_session(chess.id, room.id, overlap, overlap + timedelta(hours=1), 8),
+            return_exceptions=True,
+        )
+
+        in_room = await Session.select(Session.activity, Session.series).where(Session.room == room.id)
+        if isinstance(series_result, SeriesCreated):
+            assert isinstance(one_off_result, RoomClash), (series_result, one_off_result)
+            assert one_off_result.message.startswith("Knit and natter is in Room"), one_off_result.message
+            assert sorted(row["activity"] for row in in_room) == [knitting.id] * 3
+        else:
+            assert isinstance(one_off_result, int), (series_result, one_off_result)
+            assert isinstance(series_result, SeriesClash), series_result
+            assert [o.day for o in series_result.occurrences] == [first + timedelta(days=7)]
+            assert "Chess club is in Room" in series_result.occurrences[0].clash.message
+            assert in_room == [{"activity": chess.id, "series": None}]  # not one date of the losing series
+            assert await Series.count().where(Series.room == room.id) == 0
+
+
+async def test_moving_a_session_into_a_slot_while_another_is_scheduled_there_exactly_one_wins_every_round(db):
+    venue = await make_venue()
+    yoga, chess = await make_activity(title="Chair yoga"), await make_activity(title="Chess club")
+    for round_number in range(10):
+        room = await make_room(venue, capacity=20, name=f"Room {round_number}")
+        elsewhere = await make_room(venue, capacity=20, name=f"Hall {round_number}")
+        starts_at = local(40 + round_number, time(15))
+        moving = await schedule_session(yoga.id, elsewhere.id, starts_at, starts_at + timedelta(hours=1), 8)
+
+        move_result, schedule_result = await asyncio.gather(
+            change_session(moving, room_id=room.id),
+            schedule_session(chess.id, room.id, starts_at + timedelta(minutes=30), starts_at + timedelta(minutes=90), 8),
+            return_exceptions=True,
+        )
+
+        clashes = [result for result in (move_result, schedule_result) if isinstance(result, RoomClash)]
+        assert len(clashes) == 1, (move_result, schedule_result)
+        in_room = await Session.select(Session.id, Session.activity).where(Session.room == room.id)
+        moved_to = (await Session.select(Session.room).where(Session.id == moving).first())["room"]
+        if schedule_result is clashes[0]:
+            assert move_result.room_id == room.id and moved_to == room.id
+            assert clashes[0].message.startswith("Chair yoga is in Room"), clashes[0].message
+            assert in_room == [{"id": moving, "activity": yoga.id}]
+        else:
+            assert isinstance(schedule_result, int), schedule_result
+            assert clashes[0].message.startswith("Chess club is in Room"), clashes[0].message
+            assert moved_to == elsewhere.id
+            assert in_room == [{"id": schedule_result, "activity": chess.id}]
 
 
 async def test_the_database_itself_refuses_an_overlap_on_postgresql(pg_engine):

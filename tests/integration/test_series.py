@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
@@ -133,6 +134,42 @@ async def test_this_and_following_is_all_or_nothing(db):
     assert "6 places are booked, so the capacity cannot be less than 6." in too_few.value.message
     after = await sessions_of(created.series_id)
     assert [(r["room"], r["capacity"], r["starts_at"]) for r in after] == [(r["room"], r["capacity"], r["starts_at"]) for r in before]
+
+
+async def test_this_and_following_changes_the_buffers_of_every_later_date_checked_against_the_room(db):
+    _, room, _, activity, actor = await setting()
+    first = next_monday()
+    created = await create_series(activity.id, room.id, first, time(10), 60, 12, Repeat(Frequency.WEEKLY, count=4))
+    craft_start = local_instant(first + timedelta(days=14), time(11, 15), LONDON)  # the third date, 11:15am
+    await schedule_session((await make_activity(title="Craft club")).id, room.id, craft_start, craft_start + timedelta(hours=1), 5)
+    before = await sessions_of(created.series_id)
+    second = before[1]
+
+    with pytest.raises(SeriesClash) as clash:  # 30 minutes of clear-down runs into Craft club on the third date
+        await change_following(
+            second["id"], starts_at=second["starts_at"], ends_at=second["ends_at"], room_id=room.id,
+            setup_minutes=0, cleardown_minutes=30, actor=actor,
+        )
+    assert [o.day for o in clash.value.occurrences] == [first + timedelta(days=14)]
+    assert "Craft club is in Community room from 11:15am to 12:15pm" in clash.value.occurrences[0].clash.message
+    assert [(r["setup_minutes"], r["cleardown_minutes"]) for r in await sessions_of(created.series_id)] == [(0, 0)] * 4
+
+    changed = await change_following(
+        second["id"], starts_at=second["starts_at"], ends_at=second["ends_at"], room_id=room.id,
+        setup_minutes=20, cleardown_minutes=15, actor=actor,
+    )
+
+    assert changed == created.session_ids[1:]
+    after = await sessions_of(created.series_id)
+    assert [(r["setup_minutes"], r["cleardown_minutes"]) for r in after] == [(0, 0), (20, 15), (20, 15), (20, 15)]
+    assert [(r["starts_at"], r["room"]) for r in after] == [(r["starts_at"], r["room"]) for r in before]
+    for session_id in changed:
+        entry = await AuditEntry.select(AuditEntry.before, AuditEntry.after).where(
+            (AuditEntry.action == "session.changed") & (AuditEntry.subject_id == session_id)
+        ).first()
+        assert json.loads(entry["before"]) == {"setup_minutes": 0, "cleardown_minutes": 0}
+        assert json.loads(entry["after"]) == {"setup_minutes": 20, "cleardown_minutes": 15}
+        assert len(await events_for(session_id, "session.changed")) == 0  # buffers are staff's business
 
 
 async def test_moving_a_series_a_week_later_does_not_clash_with_itself(db):

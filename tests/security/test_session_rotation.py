@@ -1,5 +1,7 @@
 """Signing in gives a new session id and the id held before it stops working, for residents and for staff.
 
+On both engines: PostgreSQL keeps web sessions in the ``server_side_session`` table, SQLite in files.
+
 Already tested elsewhere, not repeated here:
 - a resident's id planted before sign-in is replaced, and sign-out deletes the session server-side:
   tests/web/test_account.py::test_the_session_id_changes_at_sign_in_and_dies_at_sign_out
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 
-from booking.tables import Booking
+from booking.tables import Booking, ServerSideSession
 from tests.builders import make_session, make_venue
 from tests.web.account_support import SESSION_COOKIE, sign_in_as
 from tests.web.conftest import submit_booking
@@ -23,7 +25,8 @@ pytestmark = pytest.mark.security
 STAFF_COOKIE = "commons_staff"
 
 
-async def test_a_residents_session_from_before_sign_in_is_gone_after_it(client, other_client):
+async def test_a_residents_session_from_before_sign_in_is_gone_after_it(engine_client, engine_other_client):
+    client, other_client = engine_client, engine_other_client
     session = await make_session(capacity=10)
     booked = await submit_booking(client, session.id, name="Ada Rotation", email="rotation-ada@example.org")
     assert booked.status_code == 303
@@ -44,7 +47,10 @@ async def test_a_residents_session_from_before_sign_in_is_gone_after_it(client, 
     assert (await other_client.get(confirmation)).status_code == 404
 
 
-async def test_each_staff_sign_in_gives_a_new_id_and_the_previous_one_stops_working(client, other_client):
+async def test_each_staff_sign_in_gives_a_new_id_and_the_previous_one_stops_working(
+    db, engine_client, engine_other_client
+):
+    client, other_client = engine_client, engine_other_client
     member = await make_staff("coordinator", [await make_venue()])
     await sign_in(client, member)
     first = client.cookies.get(STAFF_COOKIE)
@@ -52,6 +58,10 @@ async def test_each_staff_sign_in_gives_a_new_id_and_the_previous_one_stops_work
     second = client.cookies.get(STAFF_COOKIE)
     assert first and second and first != second
     assert (await client.get("/staff/account")).status_code == 200
+    if db.kind == "postgres":  # the old id's row is gone from the table, the new one's is there
+        stored = [row["key"] for row in await ServerSideSession.select(ServerSideSession.key)]
+        assert not any(key.endswith(first) for key in stored)
+        assert any(key.endswith(second) for key in stored)
 
     other_client.cookies.set(STAFF_COOKIE, first, path="/staff")
     response = await other_client.get("/staff/account")

@@ -75,7 +75,8 @@ class SessionsController(Controller):
         try:
             if session["series"] and scope == "following":
                 await change_following(session_id, starts_at=starts_at, ends_at=ends_at, room_id=values["room_id"],
-                                       capacity=values["capacity"], actor=staff)
+                                       capacity=values["capacity"], setup_minutes=values["setup_minutes"],
+                                       cleardown_minutes=values["cleardown_minutes"], actor=staff)
             else:
                 await edit_session(session_id, starts_at=starts_at, ends_at=ends_at, room_id=values["room_id"],
                                    capacity=values["capacity"], setup_minutes=values["setup_minutes"],

@@ -8,9 +8,9 @@ from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from booking.programme import schedule_session
-from booking.series import local_instant
+from booking.series import Frequency, Repeat, create_series, local_instant
 from booking.tables import AuditEntry, Series, Session
-from tests.builders import make_activity, make_room, make_session
+from tests.builders import fill_session, make_activity, make_room, make_session
 from tests.web.staff.support import post_form
 
 LONDON = "Europe/London"
@@ -25,6 +25,12 @@ async def craft_club(room, days: int = 10) -> int:
     activity = await make_activity(title="Craft club")
     starts_at = local_instant(datetime.fromisoformat(in_days(days)).date(), time(14), LONDON)
     return await schedule_session(activity.id, room.id, starts_at, starts_at + timedelta(hours=2), 10)
+
+
+def error_summary(page_text: str) -> str:
+    """The text of the page's error summary (empty if it has none)."""
+    found = re.search(r'<div class="error-summary".*?</div>', page_text, re.S)
+    return html.unescape(found[0]) if found else ""
 
 
 def form(activity, room, **overrides) -> dict:
@@ -43,7 +49,8 @@ async def test_a_one_off_session_is_scheduled_and_audited(as_coordinator, own_ve
     row = await Session.select(Session.room, Session.capacity).where(Session.id == session_id).first()
     assert row == {"room": room.id, "capacity": 8}
     assert await AuditEntry.count().where(
-        (AuditEntry.subject_id == session_id) & (AuditEntry.staff_member == coordinator.id)
+        (AuditEntry.subject_type == "session") & (AuditEntry.subject_id == session_id)
+        & (AuditEntry.staff_member == coordinator.id)
     ) == 1
     detail = await as_coordinator.get(response.headers["location"])
     assert "Chess club" in detail.text and "The session is in the programme." in detail.text
@@ -228,3 +235,51 @@ async def test_two_coordinators_submitting_overlapping_sessions_at_once_one_succ
             loser = first if first.status_code == 422 else second_response
             assert "Chess club is in Community room" in html.unescape(loser.text)
         assert await Session.count().where(Session.room == room.id) == 5
+
+
+async def test_changing_the_buffers_of_this_and_the_later_sessions_checks_the_room(as_coordinator, own_venue):
+    room = await make_room(own_venue, capacity=20, name="Community room")
+    activity = await make_activity(title="Book group")
+    first = datetime.fromisoformat(in_days(10)).date()
+    created = await create_series(activity.id, room.id, first, time(16), 60, 8, Repeat(Frequency.WEEKLY, count=3))
+    craft_id = await craft_club(room, days=24)  # 2pm to 4pm on the third date: back to back, until set-up time counts
+    edit = f"/staff/sessions/{created.session_ids[0]}/edit"
+    answers = {"date": in_days(10), "start": "16:00", "end": "17:00", "room_id": str(room.id), "capacity": "8",
+               "scope": "following", "cleardown_minutes": "10"}
+
+    refused = await post_form(as_coordinator, edit, {**answers, "setup_minutes": "30"}, page=edit)
+
+    assert refused.status_code == 422
+    assert "1 date clashes with sessions already in the room. Nothing has been changed." in error_summary(refused.text)
+    assert "Craft club is in Community room from 2pm to 4pm on" in html.unescape(refused.text)
+    assert 'value="30"' in refused.text  # the input is kept
+    buffers = Session.select(Session.setup_minutes, Session.cleardown_minutes).where(
+        Session.series == created.series_id
+    ).order_by(Session.starts_at)
+    assert await buffers == [{"setup_minutes": 0, "cleardown_minutes": 0}] * 3
+    assert (await Session.select(Session.status).where(Session.id == craft_id).first())["status"] == "scheduled"
+
+    changed = await post_form(as_coordinator, edit, {**answers, "setup_minutes": "0", "cleardown_minutes": "45"}, page=edit)
+
+    assert changed.status_code == 303
+    assert await buffers == [{"setup_minutes": 0, "cleardown_minutes": 45}] * 3
+    detail = await as_coordinator.get(changed.headers["location"])
+    assert "This session and the later ones in the series have been changed." in detail.text
+
+
+async def test_lowering_the_places_below_those_booked_is_refused_in_the_error_summary(as_coordinator, own_venue):
+    room, activity = await make_room(own_venue, capacity=20), await make_activity(max_party_size=1)
+    starts_at = local_instant(datetime.fromisoformat(in_days(5)).date(), time(11), LONDON)
+    session_id = await schedule_session(activity.id, room.id, starts_at, starts_at + timedelta(hours=1), 10)
+    await fill_session(session_id, 3)
+    edit = f"/staff/sessions/{session_id}/edit"
+
+    response = await post_form(as_coordinator, edit, {"date": in_days(5), "start": "11:00", "end": "12:00",
+                                                      "room_id": str(room.id), "capacity": "2", "setup_minutes": "0",
+                                                      "cleardown_minutes": "0"}, page=edit)
+
+    assert response.status_code == 422
+    assert "3 places are booked, so the capacity cannot be less than 3." in error_summary(response.text)
+    assert re.search(r'id="capacity" name="capacity" type="text" value="2"', response.text)  # the input is kept
+    row = await Session.select(Session.capacity, Session.booked).where(Session.id == session_id).first()
+    assert row == {"capacity": 10, "booked": 3}

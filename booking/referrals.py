@@ -794,8 +794,17 @@ async def partner_referral(partner_id: int, referral_id: int) -> PartnerReferral
     return None if row is None else _as_partner_referral(row)
 
 
-async def referral_figures() -> list[PartnerFigures]:
-    """Referrals and attendance per partner, for administrators and coordinators (counts only)."""
+async def referral_figures(venue_ids: frozenset[int] | None = None) -> list[PartnerFigures]:
+    """Referrals and attendance per partner (counts only): to sessions at ``venue_ids``, or everywhere for None.
+
+    A coordinator sees the referrals into their own venues' sessions (``StaffUser.venue_filter``).
+    """
+    if venue_ids is not None and not venue_ids:
+        return []
+    where, venues = "", sorted(venue_ids or ())
+    if venue_ids is not None:
+        where = f"WHERE referral.session IN (SELECT session.id FROM session JOIN room ON room.id = session.room " \
+            f"WHERE room.venue IN ({', '.join('{}' for _ in venues)})) "
     rows = await Referral.raw(
         "SELECT partner.id AS partner_id, partner.name AS partner_name, COUNT(referral.id) AS referrals, "
         "SUM(CASE WHEN booking.id IS NOT NULL THEN 1 ELSE 0 END) AS booked, "
@@ -804,10 +813,11 @@ async def referral_figures() -> list[PartnerFigures]:
         "SUM(CASE WHEN referral.status = {} THEN 1 ELSE 0 END) AS expired "
         "FROM referral JOIN partner ON partner.id = referral.partner "
         "LEFT JOIN booking ON booking.id = referral.booking "
-        "GROUP BY partner.id, partner.name ORDER BY partner.name, partner.id",
+        f"{where}GROUP BY partner.id, partner.name ORDER BY partner.name, partner.id",
         Attendance.ATTENDED.value,
         Attendance.NO_SHOW.value,
         ReferralStatus.EXPIRED.value,
+        *venues,
     )
     return [
         PartnerFigures(

@@ -171,5 +171,6 @@ class ReferralsController(Controller):
         return see_other("/staff/referrals?notice=cancelled")
 
     @get("/report", opt=REPORT)
-    async def report(self) -> Template:
-        return page("referrals/report.html", figures=await referral_figures())
+    async def report(self, staff: NamedDependency[StaffUser]) -> Template:
+        scope = staff.venue_filter()
+        return page("referrals/report.html", figures=await referral_figures(scope), all_venues=scope is None)

@@ -148,13 +148,18 @@ async def test_the_register_says_who_referred_a_booking(staff_client, db, own_ve
     assert "Referred by Hednesford Link Workers: Uses a wheelchair" in register
 
 
-async def test_coordinators_see_the_report_per_partner(staff_client, db, own_venue):
-    session = await make_session(capacity=10)
+async def test_coordinators_see_the_report_per_partner_for_their_own_venues_only(staff_client, db, own_venue):
+    session = await make_session(capacity=10, room=await make_room(own_venue))
+    elsewhere = await make_session(capacity=10)  # another venue's session
     partner = await make_partner(unique("Reported Trust"))
+    link_worker = await make_link_worker(partner)
     made = await create_referral(
-        await make_link_worker(partner),
-        referral_request(session.id, unique("r"), mode=ReferralMode.BOOK),
-        datetime.now(UTC),
+        link_worker, referral_request(session.id, unique("r"), mode=ReferralMode.BOOK), datetime.now(UTC)
+    )
+    await create_referral(link_worker, referral_request(elsewhere.id, unique("r"), mode=ReferralMode.BOOK), datetime.now(UTC))
+    only_elsewhere = await make_partner(unique("Elsewhere Trust"))
+    await create_referral(
+        await make_link_worker(only_elsewhere), referral_request(elsewhere.id, unique("r")), datetime.now(UTC)
     )
     await Booking.update({Booking.attendance: Attendance.ATTENDED.value}).where(Booking.id == made.booking.booking_id)
     await sign_in(staff_client, await make_staff("coordinator", [own_venue]))
@@ -163,7 +168,22 @@ async def test_coordinators_see_the_report_per_partner(staff_client, db, own_ven
 
     assert report.status_code == 200
     row = report.text.split(f'id="partner-{partner.id}"', 1)[1].split("</tr>", 1)[0]
+    # One referral into this coordinator's venue; the one into another venue is not counted.
     assert [cell.split("<", 1)[0] for cell in row.split('<td class="numeric">')[1:]] == ["1", "1", "1", "0", "0"]
+    assert f'id="partner-{only_elsewhere.id}"' not in report.text
+
+
+async def test_administrators_see_every_venues_referrals_in_the_report(staff_client, db):
+    partner = await make_partner(unique("Everywhere Trust"))
+    link_worker = await make_link_worker(partner)
+    for _ in range(2):  # two sessions, each at a venue of its own
+        await create_referral(link_worker, referral_request((await make_session()).id, unique("r")), datetime.now(UTC))
+    await sign_in(staff_client, await make_staff("admin"))
+
+    report = await staff_client.get("/staff/referrals/report")
+
+    row = report.text.split(f'id="partner-{partner.id}"', 1)[1].split("</tr>", 1)[0]
+    assert row.split('<td class="numeric">')[1].split("<", 1)[0] == "2"
 
 
 async def test_the_resident_confirms_at_the_signed_link(db, data_dir):

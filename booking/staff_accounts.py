@@ -161,6 +161,11 @@ async def authenticate(email: str, password: str, *, now: datetime) -> tuple[Sta
     return loaded
 
 
+async def record_sign_out(user: StaffUser, *, now: datetime) -> None:
+    """Signing out is a staff action too: the log shows when a shared desk computer changed hands."""
+    await record_audit(user, "staff.signed_out", "staff_member", user.id, summary="Signed out.", now=now)
+
+
 def _verify(password_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(password_hash, password)

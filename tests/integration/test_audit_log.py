@@ -7,11 +7,14 @@ from datetime import UTC, datetime, timedelta
 from booking.audit import ERASED_SUMMARY, record_audit
 from booking.audit_log import AuditFilters, changes_of, parse_audit_filters, search_audit
 from booking.privacy import erase_resident
+from booking.register import mark_attendance
+from booking.register_bookings import WalkIn, add_walk_in, book_on_behalf
 from booking.staff import StaffUser
-from booking.states import StaffRole
-from booking.tables import Resident
+from booking.states import Attendance, ConsentSource, StaffRole
+from booking.tables import AuditEntry, Resident
+from booking.validation import BookingRequest, ResidentDetails
 from commons.db import write_transaction
-from tests.builders import make_venue, unique
+from tests.builders import make_room, make_session, make_venue, unique
 from tests.web.staff.support import make_staff
 
 WHEN = datetime(2026, 10, 5, 9, tzinfo=UTC)
@@ -100,6 +103,39 @@ async def test_erasing_a_resident_blanks_what_the_log_said_about_them(db):
     shown = repr(page.entries)
     assert "Priya" not in shown and "+447700900123" not in shown and "priya@" not in shown
     assert (await search_audit(AuditFilters(text="Priya Erasable"))).total == 0
+
+
+async def test_erasure_after_real_staff_actions_keeps_the_entries_but_not_the_residents_details(db):
+    staff = await actor()
+    room = await make_room(await make_venue(name="Erasure Library"))
+    later = await make_session(room=room, starts_in=timedelta(days=3))
+    now_on = await make_session(room=room, starts_in=timedelta(minutes=-10))
+    name, email, phone = "Zebedee Quartermaine", f"{unique('zebedee')}@example.org", "+447700900456"
+    note = "Brings a hearing dog called Biscuit"
+    details = ResidentDetails(name, email, phone)
+    booked = await book_on_behalf(later.id, BookingRequest(details, 2, note), ConsentSource.PHONE, staff,
+                                  datetime.now(UTC))
+    walked_in = await add_walk_in(now_on.id, WalkIn(name, 1, email, phone, note), staff, datetime.now(UTC))
+    await mark_attendance(walked_in.booking_id, Attendance.NO_SHOW, staff, datetime.now(UTC))
+    assert walked_in.resident_id == booked.resident_id  # the same resident, found by e-mail
+    entries = AuditEntry.select().where(AuditEntry.resident == booked.resident_id).order_by(AuditEntry.id)
+    before = await entries
+    assert [row["action"] for row in before] == [
+        "booking.made_on_behalf", "booking.walk_in_added", "booking.attendance_marked",
+    ]
+    assert all(name in row["summary"] for row in before)  # so the check below can fail
+
+    await erase_resident(booked.resident_id)
+
+    after = await entries
+    assert [(row["id"], row["action"], row["staff_member"]) for row in after] == [
+        (row["id"], row["action"], row["staff_member"]) for row in before
+    ]
+    for row in after:
+        stored = " ".join((row["summary"], row["before"], row["after"])).lower()
+        for personal in (name, "Zebedee", "Quartermaine", email, phone, "447700900456", note, "Biscuit"):
+            assert personal.lower() not in stored, f"{row['action']} still holds {personal!r}: {stored}"
+        assert row["summary"] == ERASED_SUMMARY
 
 
 def test_before_and_after_as_field_changes():

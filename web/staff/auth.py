@@ -20,6 +20,7 @@ from booking.staff_accounts import (
     check_new_password,
     find_staff_link,
     normalise_email,
+    record_sign_out,
     request_password_reset,
     set_password_with_link,
 )
@@ -93,7 +94,8 @@ class StaffAuthController(Controller):
                      next_page=next_page, notice=None)
 
     @post("/sign-out", opt=staff_rule(Permission.ACCOUNT))
-    async def sign_out(self, request: Request) -> Redirect:
+    async def sign_out(self, request: Request, staff: NamedDependency[StaffUser]) -> Redirect:
+        await record_sign_out(staff, now=datetime.now(UTC))
         sign_out_staff(request)
         return Redirect(f"{SIGN_IN}?notice=signed-out", status_code=HTTP_303_SEE_OTHER)
 

@@ -452,6 +452,26 @@ async def _create_once(actor: StaffUser, partner_id: int, request: ReferralReque
             created_at=now,
         )
         await referral.save()
+        venue = await Session.select(Session.room.venue.as_alias("venue")).where(Session.id == request.session_id).first()
+        await record_audit(
+            actor,
+            "referral.created",
+            "referral",
+            referral.id,
+            summary=f"Referred {request.resident.name} to {session['activity_title']}"
+            + (" and booked the place." if request.mode is ReferralMode.BOOK else f", holding the place {request.hold_days} days."),
+            after={
+                "session_id": request.session_id,
+                "party_size": request.party_size,
+                "mode": request.mode.value,
+                "hold_days": request.hold_days,
+                "consent_source": request.consent_source.value,
+                "share_outcome": request.share_outcome,
+            },
+            venue_id=venue["venue"],
+            resident_id=resident_id,
+            now=now,
+        )
         await record_event(
             "referral.created",
             {

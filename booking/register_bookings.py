@@ -13,9 +13,13 @@ from booking.clock import FixedClock
 from booking.errors import (
     AlreadyBooked,
     AlreadyOnWaitlist,
+    BookingAlreadyCancelled,
+    BookingError,
+    BookingNotFound,
     SessionCancelled,
     SessionFull,
     SessionNotFound,
+    SessionStarted,
 )
 from booking.references import hash_token, new_manage_token, new_reference
 from booking.register import (
@@ -30,7 +34,9 @@ from booking.register import (
 from booking.rules import check_party_size
 from booking.service import (
     BookingConfirmation,
+    Cancellation,
     book_place,
+    cancel_booking,
     record_availability_changed,
     take_places,
     upsert_resident,
@@ -406,6 +412,75 @@ async def _full_message(session_id: int, party_size: int, lead: str | None, *, w
     if row["held"]:
         text += f" {_places(row['held'])} {'is' if row['held'] == 1 else 'are'} held for waiting-list offers."
     return f"{lead}: {text[0].lower()}{text[1:]}" if lead else text
+
+
+MAX_CANCEL_REASON = 500  #: as for residents cancelling themselves (``cancel_booking``)
+TOLD_US = {ConsentSource.PHONE: "by phone", ConsentSource.IN_PERSON: "in person"}
+
+
+class CancelReasonTooLong(BookingError):
+    code = "cancel_reason_too_long"
+    message = f"Keep the reason to {MAX_CANCEL_REASON} characters or fewer."
+    http_status = 422
+
+
+async def cancel_on_behalf(
+    booking_id: int, told_us: ConsentSource, reason: str, actor: StaffUser, now: datetime
+) -> Cancellation:
+    """Cancel a booking for someone who asked staff to (by phone or at the desk), before the session starts.
+
+    The booking is cancelled exactly as when the resident does it (``cancel_booking``: places freed, the
+    waiting list offered them, the resident told), and the staff member's action is audited.
+    """
+    reason = reason.strip()
+    if len(reason) > MAX_CANCEL_REASON:
+        raise CancelReasonTooLong()
+    async with write_transaction(Booking._meta.db):
+        booking = await _booking_to_cancel(booking_id)
+        if booking is None:
+            raise BookingNotFound()
+        if booking["status"] != BookingStatus.CONFIRMED.value:
+            raise BookingAlreadyCancelled()
+        if booking["session_status"] == SessionStatus.CANCELLED.value:
+            raise SessionCancelled()
+        if booking["starts_at"] <= now:
+            raise SessionStarted(
+                "This session has started, so the booking can no longer be cancelled. "
+                "Mark them as a no-show on the register instead."
+            )
+        cancellation = await cancel_booking(booking["reference"], reason=reason, authorised=True, now=now)
+        await record_audit(
+            actor,
+            "booking.cancelled",
+            "booking",
+            booking_id,
+            summary=f"Cancelled {booking['name']}'s booking ({_places(booking['party_size'])}), reference "
+            f"{booking['reference']}, as they asked {TOLD_US[told_us]}.",
+            before={"status": BookingStatus.CONFIRMED.value},
+            after={"status": BookingStatus.CANCELLED.value, "asked": told_us.value, "reason": reason},
+            venue_id=booking["venue"],
+            resident_id=booking["resident"],
+            now=now,
+        )
+    return cancellation
+
+
+async def _booking_to_cancel(booking_id: int) -> dict | None:
+    return (
+        await Booking.select(
+            Booking.id,
+            Booking.reference,
+            Booking.status,
+            Booking.party_size,
+            Booking.resident,
+            Booking.resident.name.as_alias("name"),
+            Booking.session.status.as_alias("session_status"),
+            Booking.session.starts_at.as_alias("starts_at"),
+            Booking.session.room.venue.as_alias("venue"),
+        )
+        .where(Booking.id == booking_id)
+        .first()
+    )
 
 
 def _places(n: int) -> str:

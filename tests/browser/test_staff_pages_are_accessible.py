@@ -70,7 +70,7 @@ PAGES = [
 ]
 
 #: GET routes checked by the states test below (they need a booking made, or a form sent, first).
-CHECKED_IN_STATES = {"/staff/bookings/{booking}/booked"}
+CHECKED_IN_STATES = {"/staff/bookings/{booking}/booked", "/staff/bookings/{booking}/cancel"}
 
 #: GET routes with no page for axe to check, and why.
 EXEMPT = {
@@ -207,6 +207,11 @@ async def test_staff_pages_in_their_other_states_have_no_axe_violations(browser,
     await book_by_phone(page, commons_up, session_id, "Ada Lovelace", "ada.axe@example.org", "Needs a ramp")
     assert re.search(r"/staff/bookings/\d+/booked$", page.url), page.url
     found["booked"] = await axe_violations(page)
+    await page.goto(page.url.replace("/booked", "/cancel"))
+    found["cancel a booking for someone"] = await axe_violations(page)
+    await _send(page, "Cancel their booking")  # without saying how they asked
+    await expect(page.locator(".error-summary")).to_be_visible()
+    found["cancel a booking for someone, with an error"] = await axe_violations(page)
 
     clash = _two_sessions_at_one_venue(commons_up_dir)
     await page.goto(f"{commons_up}/staff/venues/{clash['venue']}/sessions/new")

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from booking.clock import FixedClock
-from booking.errors import BookingAlreadyCancelled, SessionCancelled, SessionFull
+from booking.errors import BookingAlreadyCancelled, SessionCancelled, SessionFull, SessionStarted
 from booking.register import (
     InvalidAttendance,
     InvalidConsentSource,
@@ -21,9 +21,11 @@ from booking.register import (
     register_for,
 )
 from booking.register_bookings import (
+    CancelReasonTooLong,
     WalkIn,
     add_walk_in,
     book_on_behalf,
+    cancel_on_behalf,
     join_waitlist_on_behalf,
     move_up,
     validate_walk_in,
@@ -318,3 +320,46 @@ async def test_move_up_respects_places_held_by_offers_and_accepts_an_offer_for_t
     assert await places(session.id) == {"capacity": 3, "booked": 3, "held": 0}
     assert await entry_status(ada.waitlist_entry_id) == WaitlistEntryStatus.BOOKED.value
     assert (await booking_row(moved.booking_id))["party_size"] == 2
+
+
+# --- cancel_on_behalf ---------------------------------------------------------------------------
+
+
+async def test_cancelling_for_someone_frees_the_places_tells_them_and_is_audited(db):
+    session = await make_session(capacity=4, starts_in=timedelta(days=2))
+    booking = await booked(session.id, "ada", 2)
+    actor = await actor_at(session)
+
+    cancellation = await cancel_on_behalf(booking.booking_id, ConsentSource.PHONE, "  Poorly  ", actor, now())
+
+    assert cancellation.session_id == session.id and cancellation.places_left == 4
+    row = await booking_row(booking.booking_id)
+    assert (row["status"], row["cancel_reason"]) == ("cancelled", "Poorly")
+    assert await places(session.id) == {"capacity": 4, "booked": 0, "held": 0}
+    [event] = await events_for(session.id, "booking.cancelled")  # the resident's message comes from it
+    assert event["booking_id"] == booking.booking_id and event["reason"] == "Poorly"
+    [entry] = await audit_for(booking.booking_id, "booking.cancelled")
+    assert entry["staff_member"] == actor.id and "as they asked by phone" in entry["summary"]
+    assert json.loads(entry["after"]) == {"status": "cancelled", "asked": "phone", "reason": "Poorly"}
+
+
+async def test_cancelling_for_someone_is_refused_once_started_or_cancelled_and_changes_nothing(db):
+    started = await make_session(capacity=4, starts_in=timedelta(minutes=30))
+    late = await booked(started.id, "late")
+    await Session.update({Session.starts_at: Session.starts_at - timedelta(minutes=35)}).where(Session.id == started.id)
+    actor = await actor_at(started)
+    with pytest.raises(SessionStarted) as refused:
+        await cancel_on_behalf(late.booking_id, ConsentSource.IN_PERSON, "", actor, now())
+    assert "Mark them as a no-show" in refused.value.message
+    assert (await booking_row(late.booking_id))["status"] == "confirmed"
+
+    session = await make_session(capacity=4, starts_in=timedelta(days=2))
+    gone = await booked(session.id, "gone")
+    await cancel_booking(gone.reference, authorised=True)
+    with pytest.raises(BookingAlreadyCancelled):
+        await cancel_on_behalf(gone.booking_id, ConsentSource.PHONE, "", actor, now())
+    kept = await booked(session.id, "kept")
+    with pytest.raises(CancelReasonTooLong):
+        await cancel_on_behalf(kept.booking_id, ConsentSource.PHONE, "x" * 501, actor, now())
+    assert (await booking_row(kept.booking_id))["status"] == "confirmed"
+    assert await audit_for(kept.booking_id, "booking.cancelled") == []

@@ -28,8 +28,10 @@ from booking.register import (
     session_of_entry,
 )
 from booking.register_bookings import (
+    MAX_CANCEL_REASON,
     add_walk_in,
     book_on_behalf,
+    cancel_on_behalf,
     join_waitlist_on_behalf,
     move_up,
     parse_consent_source,
@@ -50,7 +52,9 @@ NOTICES = {
     "walk-in": "The walk-in has been added and marked as attended.",
     "waitlisted": "They have been added to the waiting list. We have sent them a message to say so.",
     "moved-up": "They have been moved up from the waiting list and booked. We have sent them their booking details.",
+    "cancelled": "The booking has been cancelled. We have sent them a message to say so.",
 }
+BOOKING_RULE = staff_rule(Permission.TAKE_REGISTER, VenueScope.BOOKING)
 WALK_IN_FIELDS = ("name", "party_size", "email", "phone", "support_note")
 #: Resident messages say "your"; staff are asked about someone else.
 STAFF_WORDING = {"Enter your full name": "Enter their full name", "Enter how many places you need": "Enter how many places they need"}
@@ -58,6 +62,11 @@ STAFF_WORDING = {"Enter your full name": "Enter their full name", "Enter how man
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _can_book(session, now: datetime) -> bool:
+    """Staff may still book someone in, or cancel for them: the session is on and has not started."""
+    return session.status == SessionStatus.SCHEDULED.value and session.starts_at > now
 
 
 def register_url(session_id: int, notice: str = "") -> str:
@@ -82,7 +91,7 @@ async def _register_page(register: Register | int, *, notice: str | None = None,
         "errors": {},
         "is_open": register.is_open(now),
         "opens_at": session.starts_at - REGISTER_OPENS_BEFORE,
-        "can_book": session.status == SessionStatus.SCHEDULED.value and session.starts_at > now,
+        "can_book": _can_book(session, now),
         "is_cancelled": session.is_cancelled,
         "referred": await referrals_for_bookings([line.booking_id for line in register.lines]),
     }
@@ -210,7 +219,30 @@ class RegisterController(Controller):
             return await _book_page(session_id, form, {}, problem=error.message, status_code=error.http_status)
         return _see_other(f"/staff/bookings/{confirmation.booking_id}/booked")
 
-    @get("/bookings/{booking_id:int}/booked", opt=staff_rule(Permission.TAKE_REGISTER, VenueScope.BOOKING))
+    @get("/bookings/{booking_id:int}/cancel", opt=BOOKING_RULE)
+    async def cancel_form(self, booking_id: RowId) -> Template:
+        """Cancel for someone who asked by phone or at the desk."""
+        return await _cancel_page(booking_id, {}, {})
+
+    @post("/bookings/{booking_id:int}/cancel", opt=BOOKING_RULE)
+    async def cancel_booking(self, staff: NamedDependency[StaffUser], booking_id: RowId, data: FormData) -> Response:
+        form = {"told_us": str(data.get("told_us") or "")[:20], "reason": str(data.get("reason") or "")}
+        errors: dict[str, str] = {}
+        try:
+            told_us = parse_consent_source(form["told_us"])
+        except InvalidConsentSource:
+            errors["told_us"] = "Select how they asked to cancel"
+        if len(form["reason"].strip()) > MAX_CANCEL_REASON:
+            errors["reason"] = f"Keep the reason to {MAX_CANCEL_REASON} characters or fewer"
+        if errors:
+            return await _cancel_page(booking_id, form, errors, status_code=HTTP_422_UNPROCESSABLE_ENTITY)
+        try:
+            cancellation = await cancel_on_behalf(booking_id, told_us, form["reason"], staff, _now())
+        except BookingError as error:
+            return await _cancel_page(booking_id, form, {}, problem=error.message, status_code=error.http_status)
+        return _see_other(register_url(cancellation.session_id, "cancelled"))
+
+    @get("/bookings/{booking_id:int}/booked", opt=BOOKING_RULE)
     async def booked(self, booking_id: RowId) -> Template:
         """The reference to read out to the person on the phone or at the desk."""
         booking = await get_booking(booking_id)
@@ -218,6 +250,16 @@ class RegisterController(Controller):
             raise NotFoundException()
         return Template(template_name="staff/book_on_behalf_done.html",
                         context={"booking": booking, "session": booking.session})
+
+
+async def _cancel_page(booking_id: int, form: dict, errors: dict, *, problem: str | None = None,
+                       status_code: int = 200) -> Template:
+    booking = await get_booking(booking_id)
+    if booking is None:
+        raise NotFoundException()
+    context = {"booking": booking, "session": booking.session, "form": form, "errors": errors, "problem": problem,
+               "max_reason": MAX_CANCEL_REASON}
+    return Template(template_name="staff/booking_cancel.html", context=context, status_code=status_code)
 
 
 async def _row(booking_id: int, pressed: str, *, error: str | None = None, status_code: int = 200) -> Template:
@@ -229,6 +271,7 @@ async def _row(booking_id: int, pressed: str, *, error: str | None = None, statu
         "line": line,
         "register": register,
         "is_open": register.is_open(_now()),
+        "can_book": _can_book(register.session, _now()),
         "row_error": error,
         "pressed": pressed if pressed in {a.value for a in Attendance} else None,
         "partial": True,

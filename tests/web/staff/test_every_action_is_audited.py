@@ -484,6 +484,21 @@ async def mark_attendance(world: World) -> Expected:
     )
 
 
+async def cancel_for_someone(world: World) -> Expected:
+    session = await _session_here(world)
+    booking = await book_place(session.id, resident(unique("ada")), 1, source=BookingSource.PHONE)
+    await _as_admin(world)
+    url = f"/staff/bookings/{booking.booking_id}/cancel"
+    await _post(world, url, {"told_us": "phone", "reason": "Poorly"}, page=url)
+    return Expected(
+        world.admin.id,
+        "booking",
+        booking.booking_id,
+        before={"status": "confirmed"},
+        after={"status": "cancelled", "asked": "phone", "reason": "Poorly"},
+    )
+
+
 async def add_walk_in(world: World) -> Expected:
     session = await _session_here(world, starts_in=timedelta(minutes=-5))
     await _as_admin(world)
@@ -640,6 +655,7 @@ CASES: list[Case] = [
     Case("POST", "/staff/sessions/{session_id:int}/book", "booking.made_on_behalf", book_on_behalf),
     Case("POST", "/staff/sessions/{session_id:int}/book", "waitlist.joined_on_behalf", waitlist_on_behalf),
     Case("POST", "/staff/waitlist/{entry_id:int}/move-up", "waitlist.moved_up", move_up),
+    Case("POST", "/staff/bookings/{booking_id:int}/cancel", "booking.cancelled", cancel_for_someone),
     Case("POST", "/staff/referrals/new", "referral.created", make_a_referral),
     Case("POST", "/staff/referrals/{referral_id:int}/cancel", "referral.cancelled", cancel_a_referral),
     Case("POST", "/staff/referrals/api-keys", "partner_api_key.created", make_api_key),

@@ -11,7 +11,7 @@ import pytest
 from booking.clock import FixedClock
 from booking.service import book_place, cancel_booking
 from booking.states import BookingSource
-from booking.tables import Booking, WaitlistEntry
+from booking.tables import Booking, Session, WaitlistEntry
 from booking.validation import ResidentDetails
 from booking.waitlist import join_waitlist
 from tests.builders import make_room, make_session, resident, unique
@@ -266,3 +266,46 @@ async def test_an_admin_may_take_any_venues_register(as_admin, other_venue):
 async def test_a_coordinator_may_take_their_venues_register(as_coordinator, own_venue, other_venue):
     assert (await as_coordinator.get(register(await session_at(own_venue)))).status_code == 200
     assert (await as_coordinator.get(register(await session_at(other_venue)))).status_code == 403
+
+
+# --- cancelling for someone ----------------------------------------------------------------------
+
+
+async def test_a_volunteer_cancels_a_booking_for_someone_who_phoned(as_volunteer, own_venue):
+    session = await session_at(own_venue, starts_in=timedelta(days=1))
+    booking = await phoned_in(session, "Ada Lovelace", 2)
+    url = f"/staff/bookings/{booking.booking_id}/cancel"
+    page = (await as_volunteer.get(register(session))).text
+    assert f'href="{url}"' in page and "Cancel booking<span class=\"visually-hidden\"> for Ada Lovelace</span>" in page
+
+    form = await as_volunteer.get(url)
+    assert form.status_code == 200 and "<h1>Cancel Ada Lovelace" in form.text and booking.reference in form.text
+    missing = await post_form(as_volunteer, url, {"reason": "Poorly"}, page=url)
+    assert missing.status_code == 422
+    assert 'href="#told_us"' in missing.text and "Select how they asked to cancel" in missing.text
+    assert ">Poorly</textarea>" in missing.text  # what was typed is kept
+    assert (await Booking.select(Booking.status).where(Booking.id == booking.booking_id).first())["status"] == "confirmed"
+
+    done = await post_form(as_volunteer, url, {"told_us": "phone", "reason": "Poorly"}, page=url)
+
+    assert done.status_code == 303 and done.headers["location"] == register(session) + "?notice=cancelled"
+    row = await Booking.select(Booking.status, Booking.cancel_reason).where(Booking.id == booking.booking_id).first()
+    assert row == {"status": "cancelled", "cancel_reason": "Poorly"}
+    after = (await as_volunteer.get(done.headers["location"])).text
+    assert "The booking has been cancelled. We have sent them a message to say so." in after
+    assert f'href="{url}"' not in after
+    again = await post_form(as_volunteer, url, {"told_us": "phone"}, page=url)
+    assert again.status_code == 409 and "already been cancelled" in again.text
+
+
+async def test_a_started_session_offers_no_cancelling_and_refuses_it(as_volunteer, own_venue):
+    session = await session_at(own_venue, starts_in=timedelta(minutes=30))
+    booking = await phoned_in(session)
+    await Session.update({Session.starts_at: Session.starts_at - timedelta(minutes=40)}).where(Session.id == session.id)
+    url = f"/staff/bookings/{booking.booking_id}/cancel"
+    assert f'href="{url}"' not in (await as_volunteer.get(register(session))).text
+
+    refused = await post_form(as_volunteer, url, {"told_us": "in_person"}, page=url)
+
+    assert refused.status_code == 409 and "Mark them as a no-show on the register instead." in refused.text
+    assert (await Booking.select(Booking.status).where(Booking.id == booking.booking_id).first())["status"] == "confirmed"

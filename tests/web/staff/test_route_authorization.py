@@ -105,6 +105,8 @@ RULES: dict[tuple[str, str], tuple[P | str, bool]] = {
     ("GET", "/staff/sessions/{session_id:int}/book"): (P.TAKE_REGISTER, SCOPED),
     ("POST", "/staff/sessions/{session_id:int}/book"): (P.TAKE_REGISTER, SCOPED),
     ("GET", "/staff/bookings/{booking_id:int}/booked"): (P.TAKE_REGISTER, SCOPED),
+    ("GET", "/staff/bookings/{booking_id:int}/cancel"): (P.TAKE_REGISTER, SCOPED),
+    ("POST", "/staff/bookings/{booking_id:int}/cancel"): (P.TAKE_REGISTER, SCOPED),
     ("POST", "/staff/waitlist/{entry_id:int}/move-up"): (P.TAKE_REGISTER, SCOPED),
     # Referrals (web/staff/referrals.py): partner staff, for their own organisation only
     ("GET", "/staff/referrals"): (P.MAKE_REFERRALS, ANY),

@@ -95,8 +95,10 @@ def _row(
     )
     if channel is Channel.SMS:
         row.text_body = render_sms(notice.template.value, context)
-        # Held until the morning at the venue; the first try is due then too. A link asked for now goes now.
+        # Held until the morning at the venue; the first try is due then too, and the sender keeps every later
+        # try out of the night there. A link asked for now goes now, and its retries too.
         immediate = notice.requested_channel is not None
+        row.quiet_hours_zone = "" if immediate else notice.time_zone
         row.send_after = row.next_attempt_at = now if immediate else next_allowed_send_time(now, notice.time_zone)
         return row
     email = render_email(

@@ -3,6 +3,10 @@
 A scheduler pass records ``reminder.due`` (with a ``ScheduledReminder`` row, unique per booking and
 reminder) for every reminder whose time has come; the notification worker sends it. State lives only
 in the database, so a restarted or second scheduler never sends a reminder twice.
+
+The row keeps the time it was decided for. When a session is moved, each reminder is decided once more
+for the new time (the row is updated, guarded by its old time, so still only once): a resident reminded
+"tomorrow at 10" of a session moved to next week is reminded again the day before it.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ SYSTEM_CLOCK = SystemClock()
 
 class ReminderStatus(StrEnum):
     DUE = "due"  #: reminder.due recorded; the worker sends it
-    SKIPPED = "skipped"  #: booked after its time, or a closer reminder was due as well
+    SKIPPED = "skipped"  #: booked (or the session moved) after its time, or a closer reminder was due as well
 
 
 def due_times(starts_at: datetime, time_zone: str, reminder_hours: str) -> list[tuple[str, datetime]]:
@@ -64,11 +68,18 @@ class Decision:
     reminder: str
     due_at: datetime
     status: ReminderStatus
+    #: the due time this reminder was decided for before the session moved; None: never decided
+    replaces: datetime | None = None
 
 
-def decide(booking: dict, already: set[str], now: datetime) -> list[Decision]:
+def decide(booking: dict, already: dict[str, datetime], now: datetime) -> list[Decision]:
     """What to record now for one booking: a reminder whose time has come is sent, unless the booking
-    was made after that time or a closer reminder is due as well (after downtime: one reminder, not two)."""
+    was made after that time or a closer reminder is due as well (after downtime: one reminder, not two).
+
+    ``already`` maps each reminder decided before to the due time it was decided for. One decided for
+    an earlier time of a session since moved is decided again for the new time, and skipped if the
+    session was moved after that time had come (the resident was just told of the change).
+    """
     try:
         reminders = due_times(booking["starts_at"], booking["time_zone"], booking["reminder_hours"])
     except InvalidReminderHours as exc:
@@ -77,12 +88,14 @@ def decide(booking: dict, already: set[str], now: datetime) -> list[Decision]:
     come = [(label, at) for label, at in reminders if at <= now]
     decisions = []
     for index, (label, at) in enumerate(come):
-        if label in already:
+        decided_for = already.get(label)
+        if decided_for == at:
             continue
         booked_too_late = booking["created_at"] >= at
+        moved_too_late = decided_for is not None and booking["session_updated_at"] >= at
         superseded = index < len(come) - 1
-        status = ReminderStatus.SKIPPED if booked_too_late or superseded else ReminderStatus.DUE
-        decisions.append(Decision(booking["id"], booking["session_id"], label, at, status))
+        status = ReminderStatus.SKIPPED if booked_too_late or moved_too_late or superseded else ReminderStatus.DUE
+        decisions.append(Decision(booking["id"], booking["session_id"], label, at, status, replaces=decided_for))
     return decisions
 
 
@@ -109,25 +122,27 @@ def _upcoming(now: datetime, look_ahead: timedelta):
     )
 
 
-async def _candidates(now: datetime) -> tuple[list[dict], dict[int, set[str]]]:
-    """The bookings to look at and the reminders already recorded for each: two queries, however many."""
+async def _candidates(now: datetime) -> tuple[list[dict], dict[int, dict[str, datetime]]]:
+    """The bookings to look at and the reminders already recorded for each, with the due time each was
+    decided for: two queries, however many."""
     where = _upcoming(now, await _look_ahead())
     bookings = await Booking.select(
         Booking.id,
         Booking.created_at,
         Booking.session.id.as_alias("session_id"),
         Booking.session.starts_at.as_alias("starts_at"),
+        Booking.session.updated_at.as_alias("session_updated_at"),
         Booking.session.activity.reminder_hours.as_alias("reminder_hours"),
         Booking.session.room.venue.time_zone.as_alias("time_zone"),
     ).where(where)
     if not bookings:
         return [], {}
-    recorded = await ScheduledReminder.select(ScheduledReminder.booking_id, ScheduledReminder.reminder).where(
-        ScheduledReminder.booking_id.is_in(Booking.select(Booking.id).where(where))
-    )
-    already: dict[int, set[str]] = {}
+    recorded = await ScheduledReminder.select(
+        ScheduledReminder.booking_id, ScheduledReminder.reminder, ScheduledReminder.due_at
+    ).where(ScheduledReminder.booking_id.is_in(Booking.select(Booking.id).where(where)))
+    already: dict[int, dict[str, datetime]] = {}
     for row in recorded:
-        already.setdefault(row["booking_id"], set()).add(row["reminder"])
+        already.setdefault(row["booking_id"], {})[row["reminder"]] = row["due_at"]
     return bookings, already
 
 
@@ -136,15 +151,9 @@ async def _record(decision: Decision, now: datetime) -> bool:
     recorded this reminder first."""
     try:
         async with write_transaction(ScheduledReminder._meta.db):
-            await ScheduledReminder.insert(
-                ScheduledReminder(
-                    booking_id=decision.booking_id,
-                    reminder=decision.reminder,
-                    due_at=decision.due_at,
-                    status=decision.status.value,
-                    created_at=now,
-                )
-            )
+            if not await _claim_reminder(decision, now):
+                log.info("reminders: %s for booking %d was already decided again", decision.reminder, decision.booking_id)
+                return False
             if decision.status is ReminderStatus.DUE:
                 await record_event(
                     "reminder.due",
@@ -163,12 +172,40 @@ async def _record(decision: Decision, now: datetime) -> bool:
     return True
 
 
+async def _claim_reminder(decision: Decision, now: datetime) -> bool:
+    """Insert the reminder's row, or move a row decided for the session's old time to the new one; the
+    guard on the old time lets only one scheduler do it. Raises a unique violation if another inserted it."""
+    if decision.replaces is None:
+        await ScheduledReminder.insert(
+            ScheduledReminder(
+                booking_id=decision.booking_id,
+                reminder=decision.reminder,
+                due_at=decision.due_at,
+                status=decision.status.value,
+                created_at=now,
+            )
+        )
+        return True
+    moved = await ScheduledReminder.update(
+        {
+            ScheduledReminder.due_at: decision.due_at,
+            ScheduledReminder.status: decision.status.value,
+            ScheduledReminder.created_at: now,
+        }
+    ).where(
+        (ScheduledReminder.booking_id == decision.booking_id)
+        & (ScheduledReminder.reminder == decision.reminder)
+        & (ScheduledReminder.due_at == decision.replaces)
+    ).returning(ScheduledReminder.id)
+    return bool(moved)
+
+
 async def schedule_due_reminders(now: datetime) -> int:
     """Record every reminder whose time has come; returns how many ``reminder.due`` events were recorded."""
     bookings, already = await _candidates(now)
     sent = 0
     for booking in bookings:
-        for decision in decide(booking, already.get(booking["id"], set()), now):
+        for decision in decide(booking, already.get(booking["id"], {}), now):
             if await _record(decision, now) and decision.status is ReminderStatus.DUE:
                 sent += 1
     if sent:

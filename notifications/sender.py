@@ -5,6 +5,10 @@ senders never hold the same row; on PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets t
 rows at once, on SQLite the write lock takes them in turn. A sender that dies mid-send leaves its
 rows ``sending`` until the lease runs out, and then any sender claims them again.
 
+Quiet hours are kept at every step, not only when a text is queued: a text claimed during the night at
+its venue (a backlog, an expired lease) goes back until the morning, and a retry that would fall in the
+night is due in the morning instead.
+
 Senders that only write rows (the dev mailbox and dev outbox) send inside the transaction that
 records the attempt: exactly once. A real SMTP server or SMS provider is called before that
 transaction, so a crash between the two sends the message again after the lease: at least once.
@@ -26,6 +30,7 @@ from events.consumer import DATABASE_ERRORS
 from events.outbox import record_event
 from notifications.mailer import Mailer, MailError
 from notifications.messages import Email
+from notifications.quiet_hours import next_allowed_send_time
 from notifications.sms import PermanentSmsError, SmsProvider, TransientSmsError
 from notifications.states import Channel, DeliveryStatus, MessageStatus
 from notifications.tables import Delivery, OutboundMessage
@@ -56,6 +61,13 @@ class Claimed:
     unsubscribe_url: str
     message_id: str
     attempts: int
+    quiet_hours_zone: str
+
+    def allowed_from(self, instant: datetime) -> datetime:
+        """``instant``, or for a text that would go out in its venue's quiet hours, the morning after."""
+        if self.channel != Channel.SMS.value or not self.quiet_hours_zone:
+            return instant
+        return next_allowed_send_time(instant, self.quiet_hours_zone)
 
     def email(self) -> Email:
         return Email(
@@ -122,17 +134,23 @@ class Sender:
         A send starts only while at least half the lease is left, so with sends that give up well
         inside half a lease (15 s against 5 minutes) no other sender can take a message mid-send.
         Whatever is not started in time, or when asked to stop, goes back to the queue for anyone.
+        Texts held for quiet hours count as claimed, so a backlog of them is worked through at once.
         """
-        claimed = await self.claim()
+        claimed, held = await self._claim()
         start_by = self.clock.now() + self.lease / 2
         for index, message in enumerate(claimed):
             if (stop is not None and stop.is_set()) or self.clock.now() > start_by:
                 await self._release(claimed[index:])
                 break
             await self._send(message)
-        return len(claimed)
+        return len(claimed) + held
 
     async def claim(self) -> list[Claimed]:
+        """Take one batch of due messages to send; texts due in their quiet hours go back until the morning."""
+        return (await self._claim())[0]
+
+    async def _claim(self) -> tuple[list[Claimed], int]:
+        """The messages to send now, and how many texts were claimed but held for quiet hours."""
         now = self.clock.now()
         db = OutboundMessage._meta.db
         lock = "" if is_sqlite(db) else " FOR UPDATE SKIP LOCKED"
@@ -153,7 +171,27 @@ class Sender:
                 now,
                 self.batch_size,
             )
-        return sorted((Claimed(**row) for row in rows), key=lambda message: message.id)
+            claimed = [Claimed(**row) for row in rows]
+            held = [message for message in claimed if message.allowed_from(now) > now]
+            await self._hold(held, now)
+        to_send = [message for message in claimed if message not in held]
+        return sorted(to_send, key=lambda message: message.id), len(held)
+
+    async def _hold(self, messages: list[Claimed], now: datetime) -> None:
+        """Put texts claimed in their quiet hours back, due in the morning, in the claim's transaction;
+        no attempt is counted."""
+        mornings: dict[datetime, list[int]] = {}
+        for message in messages:
+            mornings.setdefault(message.allowed_from(now), []).append(message.id)
+        for morning, ids in mornings.items():
+            await OutboundMessage.update(
+                {
+                    OutboundMessage.status: MessageStatus.PENDING.value,
+                    OutboundMessage.claimed_until: None,
+                    OutboundMessage.attempts: OutboundMessage.attempts - 1,
+                    OutboundMessage.next_attempt_at: morning,
+                }
+            ).where(OutboundMessage.id.is_in(ids))
 
     async def _send(self, message: Claimed) -> None:
         db = OutboundMessage._meta.db
@@ -243,7 +281,7 @@ class Sender:
             return state | {OutboundMessage.status: MessageStatus.FAILED.value}
         return state | {
             OutboundMessage.status: MessageStatus.PENDING.value,
-            OutboundMessage.next_attempt_at: now + retry_delay(message.attempts, result.retry_after),
+            OutboundMessage.next_attempt_at: message.allowed_from(now + retry_delay(message.attempts, result.retry_after)),
         }
 
     async def _release(self, messages: list[Claimed]) -> None:

@@ -26,6 +26,8 @@ class OutboundMessage(Table):
     message_id = Varchar(length=200, default="")  #: deterministic e-mail Message-ID
     status = Varchar(length=20, default="pending")  #: pending | sending | sent | failed | cancelled
     send_after = Timestamptz()  #: not before this (quiet hours hold texts until the morning)
+    #: a text's venue time zone, whose quiet hours hold every try; empty: no quiet hours (e-mails, links asked for now)
+    quiet_hours_zone = Varchar(length=64, default="")
     next_attempt_at = Timestamptz()  #: when the next try is due (back-off after a transient failure)
     claimed_until = Timestamptz(null=True, default=None)  #: a sender's lease while status is sending
     attempts = Integer(default=0)
@@ -53,12 +55,13 @@ class Delivery(Table):
 
 
 class ScheduledReminder(Table):
-    """A reminder already decided for a booking: unique on (booking_id, reminder), so it fires once."""
+    """A reminder already decided for a booking: unique on (booking_id, reminder), so it fires once
+    for each time of its session (a moved session's reminders are decided again, updating the row)."""
 
     booking_id = Integer()
     reminder = Varchar(length=10)  #: which one, e.g. "24h" or "2h"
-    due_at = Timestamptz()
-    status = Varchar(length=10)  #: due (reminder.due recorded) | skipped (booked too late, superseded)
+    due_at = Timestamptz()  #: the time it was decided for; a different due time means the session moved
+    status = Varchar(length=10)  #: due (reminder.due recorded) | skipped (booked or moved too late, superseded)
     created_at = Timestamptz()
 
 

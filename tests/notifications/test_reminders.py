@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from booking.clock import FixedClock
+from booking.programme import change_session
 from booking.service import BookingConfirmation, book_place, cancel_booking
 from booking.states import BookingSource, SessionStatus
 from booking.tables import Session
@@ -291,3 +292,59 @@ async def test_a_day_before_a_monday_session_is_ten_am_on_sunday_across_the_chan
 
     assert fired == [("24h", sunday_ten_am)]
     assert sunday_ten_am.astimezone(LONDON).strftime("%A %H:%M %Z") == "Sunday 10:00 GMT"
+
+
+# A session moved after its reminders -------------------------------------------------------------
+
+
+async def test_a_session_moved_a_week_on_after_its_day_before_reminder_is_reminded_again_before_the_new_time(db):
+    starts = london(2031, 8, 6, 10, 0)
+    session_id = await session_at(starts)
+    booking = await book(session_id, starts - timedelta(days=3))
+    await run_at(starts - timedelta(hours=24))
+    assert await reminder_labels(booking.booking_id) == ["24h"]
+
+    moved_to = starts + timedelta(days=7)
+    await change_session(session_id, starts_at=moved_to, now=starts - timedelta(hours=23))
+
+    await run_at(starts - timedelta(hours=2), starts, moved_to - timedelta(hours=24) - MINUTE)
+    assert await reminder_labels(booking.booking_id) == ["24h"]  # nothing for the old time any more
+    sent = await asyncio.gather(*(schedule_due_reminders(moved_to - timedelta(hours=24)) for _ in range(3)))
+    await run_at(moved_to - timedelta(hours=23), moved_to - timedelta(hours=2))
+
+    assert sum(sent) == 1  # three schedulers at once: decided again once
+    assert [(d["reminder"], d["due_at"]) for d in await reminders_sent(booking.booking_id)] == [
+        ("24h", "2031-08-05T09:00:00Z"),
+        ("24h", "2031-08-12T09:00:00Z"),
+        ("2h", "2031-08-13T07:00:00Z"),
+    ]
+    assert await decisions(booking.booking_id) == {"24h": "due", "2h": "due"}
+
+
+async def test_a_session_moved_after_its_new_reminder_time_is_not_reminded_again(db):
+    # Moved at 12:00 on the day before, from 10:00 to 11:00: the new "day before" time, 11:00, has passed.
+    starts = london(2031, 8, 20, 10, 0)
+    session_id = await session_at(starts)
+    booking = await book(session_id, starts - timedelta(days=3))
+    await run_at(starts - timedelta(hours=24))
+    moved_at = starts - timedelta(hours=22)
+    await change_session(session_id, starts_at=starts + timedelta(hours=1), now=moved_at)
+
+    await run_at(moved_at, moved_at + timedelta(hours=1), starts + timedelta(hours=1) - timedelta(hours=2))
+
+    assert await reminder_labels(booking.booking_id) == ["24h", "2h"]  # told of the move; the 2h one for the new time
+    assert await decisions(booking.booking_id) == {"24h": "skipped", "2h": "due"}
+
+
+async def test_a_session_moved_and_moved_back_is_not_reminded_twice(db):
+    starts = london(2031, 8, 27, 10, 0)
+    session_id = await session_at(starts)
+    booking = await book(session_id, starts - timedelta(days=3))
+    await run_at(starts - timedelta(hours=24))
+    await change_session(session_id, starts_at=starts + timedelta(days=2), now=starts - timedelta(hours=23))
+    await change_session(session_id, starts_at=starts, now=starts - timedelta(hours=22))
+
+    await run_at(starts - timedelta(hours=21), starts - timedelta(hours=2))
+
+    assert await reminder_labels(booking.booking_id) == ["24h", "2h"]
+    assert await decisions(booking.booking_id) == {"24h": "due", "2h": "due"}  # the first decision stands

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -134,6 +135,123 @@ async def test_quiet_hours_hold_a_text_until_eight_in_the_morning(db, data_dir, 
     [request] = twilio_fake.requests
     assert request.form()["To"] == details.phone and request.form()["Body"] == rows["sms"]["text_body"]
     assert (await message(rows["sms"]["id"]))["status"] == "sent"
+
+
+def london(*when: int) -> datetime:
+    """A wall-clock time in London, as the UTC instant it is."""
+    return datetime(*when, tzinfo=ZoneInfo("Europe/London")).astimezone(UTC)
+
+
+def move_to(clock: FixedClock, instant: datetime) -> None:
+    clock.advance(instant - clock.now())
+
+
+async def test_a_text_failing_just_before_nine_pm_is_retried_in_the_morning_not_the_night(db, data_dir, twilio_fake):
+    clock = FixedClock(london(2031, 1, 14, 20, 55))
+    rows = await queue_confirmation(db, data_dir, texting(), clock)
+    text_id = rows["sms"]["id"]
+    sender = Sender(DevMailboxMailer(), provider_from_url(twilio_url(twilio_fake)), clock=clock)
+    twilio_fake.server_error = True
+
+    retries = []
+    for _ in range(4):  # back-off 30 s, 60 s, 120 s, then 240 s would be 21:02:30
+        await drain(sender)
+        retries.append((await message(text_id))["next_attempt_at"])
+        move_to(clock, min(retries[-1], london(2031, 1, 14, 21, 30)))
+
+    assert retries == [
+        london(2031, 1, 14, 20, 55, 30),
+        london(2031, 1, 14, 20, 56, 30),
+        london(2031, 1, 14, 20, 58, 30),
+        london(2031, 1, 15, 8, 0),
+    ]
+    assert len(twilio_fake.requests) == 4
+    twilio_fake.server_error = False
+    await drain(sender)  # 21:30: in quiet hours, nothing is due
+    move_to(clock, london(2031, 1, 15, 7, 59))
+    await drain(sender)
+    assert len(twilio_fake.requests) == 4 and (await message(text_id))["status"] == "pending"
+
+    move_to(clock, london(2031, 1, 15, 8, 0))
+    await drain(sender)
+
+    assert len(twilio_fake.requests) == 5
+    assert (await message(text_id))["status"] == "sent"
+
+
+# The clocks go back at 02:00 BST on Sunday 26 October 2031: Saturday evening is BST, Sunday morning GMT.
+OCTOBER_SATURDAY, OCTOBER_SUNDAY_EIGHT_AM = (2031, 10, 25), datetime(2031, 10, 26, 8, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("evening", "morning"),
+    [((2031, 1, 14), london(2031, 1, 15, 8, 0)), (OCTOBER_SATURDAY, OCTOBER_SUNDAY_EIGHT_AM)],
+    ids=["winter", "the-night-the-clocks-go-back"],
+)
+async def test_a_text_due_in_the_evening_but_claimed_at_ten_pm_waits_until_eight(
+    db, data_dir, twilio_fake, evening, morning
+):
+    clock = FixedClock(london(*evening, 20, 30))
+    rows = await queue_confirmation(db, data_dir, texting(), clock)
+    assert rows["sms"]["send_after"] == clock.now()  # due at once: 20:30 is not quiet
+    sender = Sender(DevMailboxMailer(), provider_from_url(twilio_url(twilio_fake)), clock=clock)
+
+    move_to(clock, london(*evening, 22, 0))  # the sender was behind: a backlog
+    await drain(sender)
+
+    assert twilio_fake.requests == []
+    held = await message(rows["sms"]["id"])
+    assert (held["status"], held["attempts"], held["claimed_until"]) == ("pending", 0, None)
+    assert held["next_attempt_at"] == morning
+    assert await attempts(rows["sms"]["id"]) == []
+    assert (await message(rows["email"]["id"]))["status"] == "sent"  # e-mails have no quiet hours
+
+    move_to(clock, morning - timedelta(minutes=1))
+    await drain(sender)
+    assert twilio_fake.requests == []
+
+    move_to(clock, morning)
+    await drain(sender)
+
+    [request] = twilio_fake.requests
+    assert request.form()["Body"] == rows["sms"]["text_body"]
+    sent = await message(rows["sms"]["id"])
+    assert (sent["status"], sent["attempts"], sent["sent_at"]) == ("sent", 1, morning)
+
+
+async def test_a_text_whose_lease_runs_out_in_the_night_is_not_sent_until_the_morning(db, data_dir, twilio_fake):
+    clock = FixedClock(london(2031, 1, 14, 20, 58))
+    rows = await queue_confirmation(db, data_dir, texting(), clock)
+    provider = provider_from_url(twilio_url(twilio_fake))
+    dead = Sender(DevMailboxMailer(), provider, clock=clock)
+    claimed_ids = [claimed.id for claimed in await dead.claim()]  # and then the process is killed
+    assert rows["sms"]["id"] in claimed_ids
+
+    move_to(clock, london(2031, 1, 14, 20, 58) + dead.lease + timedelta(seconds=1))
+    await drain(Sender(DevMailboxMailer(), provider, clock=clock))
+
+    assert twilio_fake.requests == []
+    held = await message(rows["sms"]["id"])
+    assert (held["status"], held["next_attempt_at"]) == ("pending", london(2031, 1, 15, 8, 0))
+
+
+async def test_a_retry_at_nine_pm_the_night_the_clocks_go_back_is_due_at_eight_gmt(db, data_dir, twilio_fake):
+    clock = FixedClock(london(*OCTOBER_SATURDAY, 20, 59, 45))
+    assert clock.now() == datetime(2031, 10, 25, 19, 59, 45, tzinfo=UTC)  # BST
+    rows = await queue_confirmation(db, data_dir, texting(), clock)
+    sender = Sender(DevMailboxMailer(), provider_from_url(twilio_url(twilio_fake)), clock=clock)
+    twilio_fake.server_error = True
+
+    await drain(sender)  # 30 s later would be 21:00:15 BST
+
+    assert (await message(rows["sms"]["id"]))["next_attempt_at"] == OCTOBER_SUNDAY_EIGHT_AM  # not 07:00 GMT
+    twilio_fake.server_error = False
+    move_to(clock, OCTOBER_SUNDAY_EIGHT_AM - timedelta(hours=1))
+    await drain(sender)
+    assert len(twilio_fake.requests) == 1
+    move_to(clock, OCTOBER_SUNDAY_EIGHT_AM)
+    await drain(sender)
+    assert len(twilio_fake.requests) == 2 and (await message(rows["sms"]["id"]))["status"] == "sent"
 
 
 async def test_a_provider_error_is_retried_with_growing_back_off_until_the_text_is_sent(db, data_dir, twilio_fake):

@@ -34,11 +34,13 @@ ACTIVITY_FIELDS = (
     "booking_closes_hours",
     "max_active_bookings",
     "waitlist_mode",
+    "offer_hours",
     "reminder_hours",
 )
 PARTNER_FIELDS = ("name", "website", "contact_email", "phone", "description")
 MAX_REMINDERS = 3
 MAX_REMINDER_HOURS = 168  #: a week
+MAX_OFFER_HOURS = 168  #: a week
 REMINDER_HOURS_MESSAGE = (
     f"Enter up to {MAX_REMINDERS} whole numbers of hours from 1 to {MAX_REMINDER_HOURS}, separated by commas, like 24,2"
 )
@@ -110,6 +112,13 @@ def read_activity(form: Mapping[str, object]) -> dict[str, Any]:
             missing="Enter how many upcoming bookings one person can have (0 for no limit)",
         ),
         "waitlist_mode": reader.choice("waitlist_mode", WaitlistMode, "Choose what happens when places free up"),
+        "offer_hours": number(
+            "offer_hours",
+            "Hours to accept an offer",
+            minimum=1,
+            maximum=MAX_OFFER_HOURS,
+            missing="Enter how many hours someone on the waiting list has to accept a place",
+        ),
         "reminder_hours": read_reminder_hours(reader, "reminder_hours"),
     }
     if not reader.errors.keys() & {"booking_opens_days", "booking_closes_hours"} and (

@@ -78,6 +78,7 @@ class Activity(Table):
     archived = Boolean(default=False)
     #: when places free up: offer them to the waiting list, or book the next person automatically
     waitlist_mode = Varchar(length=20, choices=WaitlistMode, default=WaitlistMode.OFFER.value)
+    offer_hours = Integer(default=12)  #: in offer mode, how long a resident has to accept a freed place
     #: hours before the start when booked residents are reminded, comma-separated, e.g. "24,2"
     reminder_hours = Varchar(length=40, default="24,2")
     # Booking rules (booking/rules.py): each broken rule has its own message.

@@ -48,7 +48,7 @@ from commons.compiled import Bind, compiled
 from commons.db import UNIQUE_VIOLATION_ERRORS, write_transaction
 from events.outbox import record_event
 
-OFFER_HOURS = 12  #: how long a resident has to accept an offer, at most
+OFFER_HOURS = 12  #: how long a resident has to accept an offer, unless the activity says otherwise
 CUTOFF = timedelta(hours=2)  #: no offer runs closer than this to the session's start
 
 T = TypeVar("T")
@@ -166,13 +166,14 @@ async def join_waitlist(session_id: int, resident: ResidentDetails, party_size: 
 async def offer_free_places(
     session_id: int,
     clock: Clock,
-    offer_hours: float = OFFER_HOURS,
+    offer_hours: float | None = None,
     cutoff: timedelta = CUTOFF,
     *,
     in_transaction: Callable[[], Awaitable[None]] | None = None,
 ) -> list[OfferMade | BookingConfirmation]:
     """Offer the places nobody has booked or been offered to the queue, in order (or book, in automatic mode).
 
+    ``offer_hours``: how long each offer runs; ``None`` means the activity's own ``offer_hours``.
     ``in_transaction`` runs first inside the same transaction, so what it writes (a consumer's record
     of the event it is handling) commits with the offers or not at all; if it raises, nothing is offered.
     """
@@ -213,14 +214,14 @@ async def accept_offer_by_hash(token_hash: str, clock: Clock) -> BookingConfirma
 
 
 async def decline_offer(
-    token: str, clock: Clock, offer_hours: float = OFFER_HOURS, cutoff: timedelta = CUTOFF
+    token: str, clock: Clock, offer_hours: float | None = None, cutoff: timedelta = CUTOFF
 ) -> list[OfferMade | BookingConfirmation]:
     """Turn an offer down; its places go to the next people in line. Returns what they were offered."""
     return await decline_offer_by_hash(hash_token(token or ""), clock, offer_hours, cutoff)
 
 
 async def decline_offer_by_hash(
-    token_hash: str, clock: Clock, offer_hours: float = OFFER_HOURS, cutoff: timedelta = CUTOFF
+    token_hash: str, clock: Clock, offer_hours: float | None = None, cutoff: timedelta = CUTOFF
 ) -> list[OfferMade | BookingConfirmation]:
     """``decline_offer`` for a caller that proved the link another way (a signed e-mail link)."""
 
@@ -236,7 +237,9 @@ async def decline_offer_by_hash(
     return await retrying_reference_collisions(attempt)
 
 
-async def expire_offers(clock: Clock, offer_hours: float = OFFER_HOURS, cutoff: timedelta = CUTOFF) -> ExpiredOffers:
+async def expire_offers(
+    clock: Clock, offer_hours: float | None = None, cutoff: timedelta = CUTOFF
+) -> ExpiredOffers:
     """Close every open offer past its time and offer the places to the next people in line."""
 
     async def attempt():
@@ -266,7 +269,7 @@ async def expire_offers(clock: Clock, offer_hours: float = OFFER_HOURS, cutoff: 
 
 
 async def _make_offers(
-    session_id: int, now: datetime, offer_hours: float, cutoff: timedelta
+    session_id: int, now: datetime, offer_hours: float | None, cutoff: timedelta
 ) -> list[OfferMade | BookingConfirmation]:
     # A no-op UPDATE takes the session's row lock first, so offers for one session are made one
     # transaction at a time (SQLite's write lock already does this).
@@ -278,11 +281,16 @@ async def _make_offers(
     if not locked:
         return []
     session = (
-        await Session.select(Session.starts_at, Session.activity.waitlist_mode.as_alias("waitlist_mode"))
+        await Session.select(
+            Session.starts_at,
+            Session.activity.waitlist_mode.as_alias("waitlist_mode"),
+            Session.activity.offer_hours.as_alias("offer_hours"),
+        )
         .where(Session.id == session_id)
         .first()
     )
-    expires_at = offer_expiry(now, session["starts_at"], offer_hours, cutoff)
+    hours = session["offer_hours"] if offer_hours is None else offer_hours
+    expires_at = offer_expiry(now, session["starts_at"], hours, cutoff)
     if expires_at is None:
         return []
     await _remove_entries_already_booked(session_id)

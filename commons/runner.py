@@ -12,7 +12,9 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
+import asyncpg
 import uvicorn
 
 from commons.db import bind_tables, close_pool, engine_for, open_pool
@@ -137,12 +139,31 @@ def _worker_for(kind: str) -> WorkerFn:
     raise ValueError(f"unknown worker {kind!r}")
 
 
+class DatabaseUnavailable(ConnectionError):
+    """The database did not answer when the process started."""
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+
+
 @asynccontextmanager
 async def database(settings: Settings) -> AsyncIterator[None]:
-    """Bind every table to the configured database for the life of a process."""
+    """Bind every table to the configured database for the life of a process.
+
+    Raises ``DatabaseUnavailable`` at once if PostgreSQL cannot be reached (asyncpg gives up after 60 s).
+    """
     engine = engine_for(settings.database_url)
     bind_tables(engine)
-    await open_pool(engine)
+    try:
+        await open_pool(engine)
+    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        where = _without_password(settings.database_url)
+        reason = " ".join(str(exc).split()) or type(exc).__name__  # one line for the log
+        raise DatabaseUnavailable(f"could not connect to the database at {where}: {reason}") from exc
     try:
         yield
     finally:
@@ -183,7 +204,7 @@ def run_worker(kind: str) -> int:
 
     try:
         asyncio.run(main())
-    except NatsUnavailable as exc:
+    except (NatsUnavailable, DatabaseUnavailable) as exc:
         print(f"commons worker {kind}: {exc}", file=sys.stderr)
         return STARTUP_FAILURE
     return 0

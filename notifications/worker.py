@@ -13,12 +13,15 @@ import asyncio
 import contextlib
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
+from commons import failpoints
 from commons.settings import Settings
-from events.consumer import ConsumerSpec, consume
+from events.consumer import ConsumerSpec, Handler, Outcome, consume
 from events.tables import ProcessedMessage
 from notifications.handlers import CONSUMER, Notifier
 from notifications.mailer import mailer_for
+from notifications.plans import PLANNERS
 from notifications.reminders import run_reminder_scheduler
 from notifications.sender import Sender
 from notifications.sms import provider_from_url
@@ -31,6 +34,25 @@ MAX_DELIVER = 10
 __all__ = ["CONSUMER", "FILTER_SUBJECT", "SPEC", "Notifier", "Sender", "run_notifications_worker", "sender_for"]
 
 SPEC = ConsumerSpec(durable=CONSUMER, subjects=(FILTER_SUBJECT,), ack_wait=ACK_WAIT, max_deliver=MAX_DELIVER)
+
+#: A failpoint for tests (commons/failpoints.py ``hold``): each event the worker has a plan for is held
+#: after its messages are committed and before its ack, the message in hand, until the test releases it.
+#: tests/faults/test_sigterm_in_hand.py signals the worker meanwhile.
+HOLD_BEFORE_ACK = "notifications.hold_before_ack"
+
+
+def _held_before_ack(handler: Handler) -> Handler:
+    """``handler``, paused before the ack while the ``HOLD_BEFORE_ACK`` failpoint is set (never in production)."""
+    if not failpoints.active(HOLD_BEFORE_ACK):
+        return handler
+
+    async def handle(event: dict[str, Any]) -> Outcome:
+        outcome = await handler(event)
+        if event["type"] in PLANNERS:
+            await failpoints.hold(HOLD_BEFORE_ACK, event["id"])
+        return outcome
+
+    return handle
 
 
 def sender_for(settings: Settings) -> Sender:
@@ -61,7 +83,7 @@ async def run_notifications_worker(settings: Settings, stop: asyncio.Event, *, d
     halt = asyncio.Event()
     spec = replace(SPEC, durable=durable, ack_wait=float(settings.ack_wait_seconds))
     tasks = [
-        asyncio.create_task(consume(settings.nats_url, spec, notifier.handle_event, halt)),
+        asyncio.create_task(consume(settings.nats_url, spec, _held_before_ack(notifier.handle_event), halt)),
         asyncio.create_task(sender_for(settings).run(halt, notifier.queued)),
         asyncio.create_task(run_reminder_scheduler(halt)),
     ]

@@ -6,6 +6,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 import uuid
 from contextlib import asynccontextmanager
 
@@ -17,12 +18,13 @@ from events.tables import DeadLetter
 from tests.support.services import commons_env, wait_for_async
 
 MAX_DELIVER = 3
+SLOW_RETRY = 1.0  #: seconds before a poison event's first retry (then twice that), long enough to see
 
 
 @asynccontextmanager
-async def running_consumer(js, handler):
-    """The real loop on a fresh durable that starts at the end of the shared stream, with quick retries."""
-    spec = ConsumerSpec(durable=f"test-{uuid.uuid4().hex[:8]}", max_deliver=MAX_DELIVER, retry_base=0.01)
+async def running_consumer(js, handler, *, retry_base: float = 0.01):
+    """The real loop on a fresh durable that starts at the end of the shared stream, quick retries unless told."""
+    spec = ConsumerSpec(durable=f"test-{uuid.uuid4().hex[:8]}", max_deliver=MAX_DELIVER, retry_base=retry_base)
     await js.add_consumer(
         STREAM_NAME,
         ConsumerConfig(
@@ -105,6 +107,45 @@ async def test_a_retry_outcome_is_retried_with_a_delay_then_dead_lettered(db, js
     assert len(seen) == MAX_DELIVER
     [letter] = await dead_letters(spec.durable)
     assert letter["event_id"] == event["id"] and "retry" in letter["error"]
+
+
+async def test_a_slowly_retried_poison_event_never_holds_up_the_events_behind_it(db, js):
+    """A well-formed event that breaks the handler every time is retried after 1 s and then 2 s; the 20
+    events published after it are all handled in the first of those waits, long before its dead letter."""
+    log: list[tuple[str, str, float]] = []  #: (kind, event id, when the handler was called), in order
+    dead_letters_when_last_good_handled: list[int] = []
+    goods = [an_event("good") for _ in range(20)]
+
+    async def handler(event: dict) -> Outcome:
+        log.append((event["data"]["kind"], event["id"], time.monotonic()))
+        if event["data"]["kind"] == "poison":
+            raise RuntimeError("this event breaks the handler every time")
+        if event["id"] == goods[-1]["id"]:
+            dead_letters_when_last_good_handled.append(len(await dead_letters(spec.durable)))
+        return Outcome.DONE
+
+    poison = an_event("poison")
+    async with running_consumer(js, handler, retry_base=SLOW_RETRY) as spec:
+        await js.publish("commons.availability.changed", encode(poison))
+        for good in goods:
+            await js.publish("commons.availability.changed", encode(good))
+        await wait_for_async(lambda: _count(dead_letters(spec.durable), 1), timeout=30, message="the dead letter")
+        info = await js.consumer_info(STREAM_NAME, spec.durable)
+        assert info.num_pending == 0 and info.num_ack_pending == 0
+
+    poison_calls = [when for kind, _, when in log if kind == "poison"]
+    assert len(poison_calls) == MAX_DELIVER
+    assert poison_calls[1] - poison_calls[0] >= SLOW_RETRY * 0.9  # the back-off really waited
+    assert poison_calls[2] - poison_calls[1] >= SLOW_RETRY * 2 * 0.9
+    handled = [event_id for kind, event_id, _ in log if kind == "good"]
+    assert sorted(handled) == sorted(good["id"] for good in goods)  # each once
+    last_good = max(when for kind, _, when in log if kind == "good")
+    # Not blocked behind the poison's wait: all handled before its first retry was even due.
+    assert last_good < poison_calls[0] + SLOW_RETRY <= poison_calls[1]
+    assert dead_letters_when_last_good_handled == [0]
+    [letter] = await dead_letters(spec.durable)
+    assert letter["event_id"] == poison["id"] and letter["deliveries"] == MAX_DELIVER
+    assert "RuntimeError: this event breaks the handler every time" in letter["error"]
 
 
 async def _count(rows, expected: int) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import uuid
 from collections import Counter
@@ -115,3 +116,13 @@ async def wait_for_exit(process: CommonsProcess, *, timeout: float, message: str
     """Wait for a ``commons`` process to end by itself; returns its exit code (-9 for SIGKILL)."""
     await wait_for_async(lambda: process.process.poll() is not None, timeout=timeout, interval=0.05, message=message)
     return process.process.returncode
+
+
+async def publish_booking_confirmed(js: JetStreamContext, booking_id: int) -> str:
+    """What the relay does, for one booking's ``booking.confirmed`` outbox row alone; returns the event id."""
+    rows = await OutboxEvent.select(OutboxEvent.event_id, OutboxEvent.subject, OutboxEvent.payload).where(
+        OutboxEvent.type == "booking.confirmed"
+    )
+    [row] = [row for row in rows if json.loads(row["payload"])["data"]["booking_id"] == booking_id]
+    await js.publish(row["subject"], row["payload"].encode(), headers={"Nats-Msg-Id": row["event_id"]})
+    return row["event_id"]

@@ -70,6 +70,7 @@ def activity_form(**changes) -> dict[str, str]:
         "booking_closes_hours": "2",
         "max_active_bookings": "1",
         "waitlist_mode": "automatic",
+        "offer_hours": "12",
         "reminder_hours": "2, 24",
     }
     return {**form, **changes}
@@ -165,6 +166,19 @@ def test_reminder_hours_outside_the_rules_are_refused(hours):
     assert errors_of(activity_form(reminder_hours=hours), read_activity) == {
         "reminder_hours": "Enter up to 3 whole numbers of hours from 1 to 168, separated by commas, like 24,2"
     }
+
+
+@pytest.mark.parametrize(
+    ("hours", "message"),
+    [
+        ("0", "Hours to accept an offer must be between 1 and 168"),
+        ("169", "Hours to accept an offer must be between 1 and 168"),
+        ("abc", "Hours to accept an offer must be a whole number between 1 and 168"),
+        ("", "Enter how many hours someone on the waiting list has to accept a place"),
+    ],
+)
+def test_offer_hours_outside_one_hour_to_a_week_are_refused(hours, message):
+    assert errors_of(activity_form(offer_hours=hours), read_activity) == {"offer_hours": message}
 
 
 def test_an_activity_form_checks_category_mode_numbers_and_the_booking_window():
@@ -343,6 +357,19 @@ async def test_creating_an_activity_stores_its_defaults_rules_and_partner(actor)
     ) == (partner_id, 15, 90, "24,2", "automatic", 1)
     [entry] = await audit_entries("activity", activity_id)
     assert entry["action"] == "activity.created" and entry["venue"] is None
+
+
+async def test_an_activitys_offer_hours_are_saved_and_their_change_audited(actor):
+    activity_id = await create_activity(actor, activity_form(offer_hours="6"))
+    assert (await Activity.select(Activity.offer_hours).where(Activity.id == activity_id).first())["offer_hours"] == 6
+    [created] = await audit_entries("activity", activity_id)
+    assert json.loads(created["after"])["offer_hours"] == 6
+    title = (await Activity.select(Activity.title).where(Activity.id == activity_id).first())["title"]
+    await update_activity(actor, activity_id, activity_form(title=title, offer_hours="48"))
+    assert (await Activity.select(Activity.offer_hours).where(Activity.id == activity_id).first())["offer_hours"] == 48
+    updated = (await audit_entries("activity", activity_id))[-1]
+    assert updated["action"] == "activity.updated"
+    assert (json.loads(updated["before"]), json.loads(updated["after"])) == ({"offer_hours": 6}, {"offer_hours": 48})
 
 
 async def test_an_archived_partner_cannot_be_chosen_but_an_activity_keeps_its_own(actor):

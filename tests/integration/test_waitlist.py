@@ -32,7 +32,7 @@ from booking.waitlist import (
     offer_free_places,
 )
 from events.tables import OutboxEvent
-from tests.builders import fill_session, make_waitlist_session, resident
+from tests.builders import fill_session, make_activity, make_session, make_waitlist_session, resident
 
 
 async def events_for(session_id: int, event_type: str) -> list[dict]:
@@ -231,6 +231,49 @@ async def test_offers_stop_at_the_cutoff_before_the_session_starts(db):
     assert [o for o in result.next_in_line if o.session_id == session.id] == []  # too late to offer
     assert await entry_status(queue[1].waitlist_entry_id) == "waiting"
     assert await places(session.id) == {"capacity": 1, "booked": 0, "held": 0}
+
+
+async def full_session_with_offer_hours(offer_hours: int, party_sizes: list[int], *, starts_in=timedelta(days=4)):
+    """``full_session_with_queue`` for an activity whose offers run ``offer_hours``."""
+    activity = await make_activity(offer_hours=offer_hours)
+    session = await make_session(1, starts_in=starts_in, activity=activity)
+    bookings = await fill_session(session.id, 1)
+    clock = FixedClock()
+    queue = []
+    for n, size in enumerate(party_sizes):
+        queue.append(await join_waitlist(session.id, resident(f"{session.id}-q{n}"), size, clock))
+        clock.advance(timedelta(seconds=1))
+    return session, bookings, queue, clock
+
+
+async def test_offers_run_for_the_activitys_own_offer_hours(db):
+    """Offers made on a cancellation, after a decline and after an expiry all use the activity's 30 hours."""
+    session, bookings, queue, clock = await full_session_with_offer_hours(30, [1, 1, 1])
+    await cancel_booking(bookings[0].reference, manage_token=bookings[0].manage_token)
+
+    [first] = await offer_free_places(session.id, clock)
+    assert first.expires_at == clock.now() + timedelta(hours=30)
+    [event] = await events_for(session.id, "waitlist.offered")
+    assert event["expires_at"] == first.expires_at.isoformat().replace("+00:00", "Z")
+
+    clock.advance(timedelta(hours=1))
+    [second] = await decline_offer(first.token, clock)
+    assert second.expires_at == clock.now() + timedelta(hours=30)
+
+    clock.advance(timedelta(hours=30))
+    result = await expire_offers(clock)
+    assert second.offer_id in result.expired_offer_ids
+    [third] = [o for o in result.next_in_line if o.session_id == session.id]
+    assert third.waitlist_entry_id == queue[2].waitlist_entry_id
+    assert third.expires_at == clock.now() + timedelta(hours=30)
+
+
+async def test_the_cutoff_still_wins_over_long_offer_hours(db):
+    session, bookings, _, clock = await full_session_with_offer_hours(48, [1], starts_in=timedelta(hours=20))
+    await cancel_booking(bookings[0].reference, manage_token=bookings[0].manage_token)
+    [offer] = await offer_free_places(session.id, clock)
+    starts_at = (await Session.select(Session.starts_at).where(Session.id == session.id).first())["starts_at"]
+    assert offer.expires_at == starts_at - timedelta(hours=2)
 
 
 async def test_automatic_mode_books_the_next_person_directly(db):

@@ -28,6 +28,7 @@ NEW_ACTIVITY = {
     "booking_closes_hours": "1",
     "max_active_bookings": "0",
     "waitlist_mode": WaitlistMode.OFFER.value,
+    "offer_hours": "12",
     "reminder_hours": "24,2",
 }
 

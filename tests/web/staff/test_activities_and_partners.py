@@ -25,6 +25,7 @@ def activity_data(**changes) -> dict[str, str]:
         "booking_closes_hours": "0",
         "max_active_bookings": "0",
         "waitlist_mode": "offer",
+        "offer_hours": "12",
         "reminder_hours": "24",
     }
     return {**data, **changes}
@@ -55,6 +56,38 @@ async def test_a_wrong_activity_form_keeps_the_input_and_says_what_is_wrong(as_c
     assert "Choose a category" in response.text
     assert 'value="every day"' in response.text and 'value="lots"' in response.text
     assert 'value="offer" checked' in response.text  # the radio the user chose stays chosen
+
+
+@pytest.mark.parametrize(
+    ("hours", "message"),
+    [
+        ("0", "Hours to accept an offer must be between 1 and 168"),
+        ("169", "Hours to accept an offer must be between 1 and 168"),
+        ("abc", "Hours to accept an offer must be a whole number between 1 and 168"),
+    ],
+)
+async def test_offer_hours_outside_the_limits_are_refused_with_the_input_kept(as_coordinator, hours, message):
+    activity = await make_activity(title="Coffee morning")
+    data = activity_data(title="Coffee morning", slug=activity.slug, partner=str(activity.partner), offer_hours=hours)
+    response = await post_form(as_coordinator, f"/staff/activities/{activity.id}/edit", data, page="/staff/activities")
+    assert response.status_code == 422
+    assert f'<a href="#offer_hours">{message}</a>' in response.text  # in the error summary
+    assert f'id="offer_hours" name="offer_hours" type="text" value="{hours}"' in response.text
+    assert (await Activity.select(Activity.offer_hours).where(Activity.id == activity.id).first())["offer_hours"] == 12
+
+
+async def test_the_offer_hours_are_shown_and_saved_with_the_waiting_list_mode(as_coordinator):
+    new_page = await as_coordinator.get("/staff/activities/new")
+    assert 'id="offer_hours" name="offer_hours" type="text" value="12"' in new_page.text  # the default
+    activity = await make_activity(offer_hours=30)
+    form_page = await as_coordinator.get(f"/staff/activities/{activity.id}/edit")
+    assert 'id="offer_hours" name="offer_hours" type="text" value="30"' in form_page.text
+    data = activity_data(title=activity.title, slug=activity.slug, partner=str(activity.partner), offer_hours="6")
+    response = await post_form(as_coordinator, f"/staff/activities/{activity.id}/edit", data, page="/staff/activities")
+    assert response.status_code == 303
+    assert (await Activity.select(Activity.offer_hours).where(Activity.id == activity.id).first())["offer_hours"] == 6
+    entry = await latest_audit("activity", activity.id)
+    assert '"offer_hours": 30' in entry["before"] and '"offer_hours": 6' in entry["after"]
 
 
 async def test_changing_and_archiving_an_activity(as_coordinator):

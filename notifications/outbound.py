@@ -48,6 +48,8 @@ class Plan:
     notices: list[Notice] = field(default_factory=list)
     #: bookings whose reminders not yet sent are no longer wanted
     cancel_reminders_for: list[str] = field(default_factory=list)
+    #: only reminders queued before this (a moved session: later ones already name the new time)
+    cancel_reminders_queued_before: datetime | None = None
     #: a resident who erased their data: their unsent messages are withdrawn, and what they said is wiped
     withdraw_messages_of: int | None = None
 
@@ -135,11 +137,14 @@ async def save(plan: Plan, rows: list[OutboundMessage], *, consumer: str, event_
         if rows:
             inserted = await OutboundMessage.insert(*rows).on_conflict(action="DO NOTHING").returning(OutboundMessage.id)
         if plan.cancel_reminders_for:
-            await OutboundMessage.update({OutboundMessage.status: MessageStatus.CANCELLED.value}).where(
+            unsent = (
                 OutboundMessage.booking_reference.is_in(plan.cancel_reminders_for)
                 & (OutboundMessage.template == Template.REMINDER.value)
                 & (OutboundMessage.status == MessageStatus.PENDING.value)
             )
+            if plan.cancel_reminders_queued_before is not None:
+                unsent &= OutboundMessage.created_at < plan.cancel_reminders_queued_before
+            await OutboundMessage.update({OutboundMessage.status: MessageStatus.CANCELLED.value}).where(unsent)
         if plan.withdraw_messages_of is not None:
             await OutboundMessage.update(
                 {

@@ -134,10 +134,12 @@ async def session_changed(data: SessionChanged, ctx: Context) -> Plan:
     if not (time_changed or place_changed):
         return Plan()
     notices = []
+    told = []
     # Whoever booked after the change saw the new time and place when they booked.
     for booking_id in await confirmed_booking_ids(session.id, booked_before=ctx.recorded_at):
         booking = await get_booking(booking_id)
         if booking is not None:
+            told.append(booking.reference)
             notices += await _tell_booker(
                 Template.SESSION_CHANGED,
                 booking,
@@ -147,7 +149,11 @@ async def session_changed(data: SessionChanged, ctx: Context) -> Plan:
                 time_changed=time_changed,
                 place_changed=place_changed,
             )
-    return Plan(notices)
+    if not time_changed:
+        return Plan(notices)
+    # A reminder still queued from before the move (a text held for the night) names the old time; the
+    # scheduler reminds them again for the new one (notifications/reminders.py), so it is withdrawn.
+    return Plan(notices, cancel_reminders_for=told, cancel_reminders_queued_before=ctx.recorded_at)
 
 
 async def session_cancelled(data: SessionCancelled, ctx: Context) -> Plan:

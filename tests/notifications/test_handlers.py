@@ -237,6 +237,43 @@ async def test_a_moved_session_tells_each_booking_made_before_the_move_once_with
     assert email["message_id"] == f"<{event['id']}.session_changed.{second.resident_id}@commons>"
 
 
+def _reminder_due(booking, session, which: str) -> dict:
+    return make_event("reminder.due", {
+        "booking_id": booking.booking_id, "session_id": session.id, "reminder": which,
+        "due_at": datetime.now(UTC).isoformat(),
+    })
+
+
+async def test_a_new_time_withdraws_reminders_queued_before_it_and_keeps_later_ones(db, data_dir):
+    session = await make_session()
+    booking = await book_place(session.id, texting("Held Overnight"), 1)
+    notifier = notifier_for(db, data_dir)
+    old_reminder = _reminder_due(booking, session, "24h")
+    await notifier.handle_event(old_reminder)  # e.g. a text held until the morning, naming the old time
+    await change_session(session.id, starts_at=session.starts_at + timedelta(days=1))
+    new_reminder = _reminder_due(booking, session, "2h")  # worked out for the new time, after the move
+    await notifier.handle_event(new_reminder)
+
+    assert await notifier.handle_event(await outbox_event("session.changed", session_id=session.id)) is Outcome.DONE
+
+    assert {row["status"] for row in (await queued(old_reminder["id"])).values()} == {"cancelled"}
+    assert {row["status"] for row in (await queued(new_reminder["id"])).values()} == {"pending"}
+
+
+async def test_a_new_room_at_the_same_time_keeps_the_queued_reminder(db, data_dir):
+    session = await make_session()
+    booking = await book_place(session.id, texting("Same Time"), 1)
+    notifier = notifier_for(db, data_dir)
+    reminder = _reminder_due(booking, session, "24h")
+    await notifier.handle_event(reminder)
+    await change_session(session.id, room_id=(await make_room(name="Main hall")).id)
+
+    await notifier.handle_event(await outbox_event("session.changed", session_id=session.id))
+
+    # No reminder is worked out again for an unchanged time, so the one queued stays.
+    assert {row["status"] for row in (await queued(reminder["id"])).values()} == {"pending"}
+
+
 async def test_a_cancelled_session_tells_bookers_and_waiters_once_with_staffs_words(db, data_dir):
     session = await make_waitlist_session(2)
     booked = await book_place(session.id, texting("Booked Resident"), 2)

@@ -25,7 +25,7 @@ seed: migrate
 	$(BIN)/commons seed demo
 
 # Ceilings, rush and browse on this machine against a fresh PostgreSQL database (docs/benchmarks.md).
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.run
 
 # A new venv starts with the pip and setuptools its Python shipped, which have known vulnerabilities.
@@ -40,6 +40,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(VENV)/.installed $@
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	touch $(VENV)/.installed $@
 
 clean:

@@ -16,10 +16,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import asyncpg
-import httpx
 
 from bench.report import summary
-from bench.servers import http_client
+from bench.servers import HttpClient, http_client
 
 APP_POOL_SIZE = 10  #: commons.db.open_pool's max_size
 TAKE_PLACE = (
@@ -86,7 +85,7 @@ async def http_load(url: str, concurrency: int, seconds: float) -> dict:
     errors = 0
     clients = [http_client() for _ in range(concurrency)]
 
-    async def load(http: httpx.AsyncClient, deadline: float) -> None:
+    async def load(http: HttpClient, deadline: float) -> None:
         nonlocal errors
         while time.perf_counter() < deadline:
             start = time.perf_counter()

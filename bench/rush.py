@@ -1,6 +1,6 @@
 """The rush: residents booking one popular session through the real HTML forms, over HTTP.
 
-Each resident has its own ``httpx.AsyncClient`` (its own cookies): GET the session page (CSRF token and
+Each resident has its own ``HttpClient`` (its own connection and cookies): GET the session page (CSRF token and
 idempotency key), POST the details, POST "Confirm booking". A resident told the session is full joins
 the waiting list from the page they were shown; if even that is refused, they were told it is full.
 """
@@ -13,10 +13,10 @@ import re
 import time
 from collections import Counter
 
-import httpx
+import aiohttp
 
 from bench.report import summary
-from bench.servers import http_client
+from bench.servers import HttpClient, Reply, http_client
 
 CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
 IDEMPOTENCY_INPUT = re.compile(r'name="idempotency_key" value="([^"]*)"')
@@ -48,7 +48,7 @@ def _token(page: str) -> str:
     return match.group(1)
 
 
-async def _timed_post(http: httpx.AsyncClient, url: str, data: dict, timings: list[float]) -> httpx.Response:
+async def _timed_post(http: HttpClient, url: str, data: dict, timings: list[float]) -> Reply:
     """A deciding request (confirm, or join the waiting list): its own latency goes into ``timings``."""
     start = time.perf_counter()
     response = await http.post(url, data=data)
@@ -57,7 +57,7 @@ async def _timed_post(http: httpx.AsyncClient, url: str, data: dict, timings: li
 
 
 async def _join_waitlist(
-    http: httpx.AsyncClient, session_id: int, page: str, details: dict, timings: list[float]
+    http: HttpClient, session_id: int, page: str, details: dict, timings: list[float]
 ) -> str:
     if not WAITLIST_FORM.search(page):
         return "full"  # told it is full and shown no waiting list
@@ -75,7 +75,7 @@ async def resident_books(base_url: str, session_id: int, resident: int, timings:
     """One resident's whole journey; returns booked, waitlisted or full. Deciding requests' latencies
     are appended to ``timings``."""
     details = _details(resident)
-    async with http_client(base_url=base_url, follow_redirects=False) as http:
+    async with http_client(base_url) as http:
         page = await http.get(f"/sessions/{session_id}")
         if page.status_code != 200:
             raise Unexpected(f"session page {page.status_code}")
@@ -112,7 +112,7 @@ async def rush(base_url: str, session_id: int, concurrency: int, first_resident:
             start = time.perf_counter()
             try:
                 outcome = await resident_books(base_url, session_id, resident, deciding)
-            except (Unexpected, httpx.HTTPError) as error:
+            except (Unexpected, aiohttp.ClientError, TimeoutError) as error:
                 errors.append(f"{type(error).__name__}: {error}")
                 return
             latencies.append(time.perf_counter() - start)

@@ -57,3 +57,16 @@ async def new_staff_page(browser, commons_up_dir: Path, base_url: str, role: str
     page = await context.new_page()
     await set_password_and_sign_in(page, base_url, link, email)
     return page
+
+
+def create_link_worker_account(data_dir: Path, base_url: str, partner: str) -> tuple[str, str]:
+    """``commons staff create --role partner --partner …`` (an id or exact name): ``(email, set-password path)``."""
+    email = f"link-worker-{uuid.uuid4().hex[:8]}@staff.example.org"
+    args = [sys.executable, "-m", "commons.cli", "staff", "create", "--email", email, "--role", "partner"]
+    env = commons_env(f"sqlite:///{data_dir}/commons.sqlite3", data_dir, COMMONS_BASE_URL=base_url)
+    env.pop("COMMONS_DATABASE_URL")  # the same embedded default `commons up` uses
+    result = subprocess.run([*args, "--partner", partner], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    match = LINK.search(result.stdout)
+    assert match, result.stdout
+    return email, match.group(1)

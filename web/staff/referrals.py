@@ -10,7 +10,7 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromQuery
-from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
+from litestar.plugins.htmx import ClientRedirect, HTMXRequest, HTMXTemplate
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_409_CONFLICT, HTTP_422_UNPROCESSABLE_ENTITY
 
@@ -112,11 +112,15 @@ class ReferralsController(Controller):
         )
 
     @get("/new", opt=REFER)
-    async def new_referral_form(self, request: HTMXRequest) -> Template:
+    async def new_referral_form(self, request: HTMXRequest) -> Template | ClientRedirect:
         """The form; its "Find a session" search is a GET of this page. With htmx, only the session list."""
         values = {name: request.query_params.get(name, "") for name in FILTER_FIELDS}
         htmx = request.htmx
         if htmx and not htmx.history_restore_request and htmx.target == SESSION_CHOICES_TARGET:
+            if parse_session_filters(values)[1]:
+                # Mistakes in the search (a date typed where the browser has no date picker) are shown on the
+                # whole page, beside their fields: htmx loads it, as the same search without JavaScript would.
+                return ClientRedirect(f"/staff/referrals/new?{request.url.query}")
             context = await _form_context(values)
             return HTMXTemplate(
                 template_name="staff/referrals/_session_choices.html",

@@ -383,3 +383,15 @@ async def test_an_htmx_search_gets_only_the_session_list(staff_client, db):
     assert 'id="session-count" hx-swap-oob="innerHTML"' in response.text
     whole = await staff_client.get("/staff/referrals/new", params={"activity": found["label"]})
     assert "<html" in whole.text and 'name="name"' in whole.text
+
+
+async def test_an_htmx_search_with_a_mistake_loads_the_whole_page_to_show_it(staff_client, db):
+    await sign_in(staff_client, await make_link_worker_account())
+    headers = {"HX-Request": "true", "HX-Target": "session-choices"}
+
+    response = await staff_client.get("/staff/referrals/new", params={"from": "31/02/2027"}, headers=headers)
+
+    # Only the list would be swapped in, and the list has no place for the date's error: htmx goes to the page.
+    assert response.status_code == 200 and response.headers["HX-Redirect"] == "/staff/referrals/new?from=31%2F02%2F2027"
+    page = await staff_client.get(response.headers["HX-Redirect"])
+    assert 'id="find-from-error"' in page.text and 'aria-invalid="true"' in page.text

@@ -156,6 +156,7 @@ async def test_openapi_schema_lists_the_api(client):
         "/api/v1/offers/{token}/decline",
         "/api/v1/referrals",
         "/api/v1/referrals/{referral_id}",
+        "/api/v1/referrals/{referral_id}/cancel",
     }
     schemas = response.json()["components"]["schemas"]
     for name in ("BookingIn", "SessionOut", "ValidationProblem", "WaitlistIn", "WaitlistOut", "OfferDeclinedOut"):

@@ -48,8 +48,18 @@ def _serve_in_this_process(host: str, port: int, sock: socket.socket | None = No
         _stop_on_signals(asyncio.Event(), also=lambda: _ask_to_exit(server))
         await server.serve(sockets=[sock] if sock is not None else None)
 
-    asyncio.run(main())
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        runner.run(main())
     return 0 if server.started else STARTUP_FAILURE
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop where it is installed (as uvicorn's own "auto" choice would be), else asyncio's loop."""
+    try:
+        import uvloop
+    except ImportError:  # uvloop does not build on Windows
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 class _Supervisor:

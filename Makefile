@@ -12,7 +12,7 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	.ci/ensure-chromium
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 3 -q
 
 # Known vulnerabilities in every installed package, from PyPI's vulnerability data (.ci/audit_dependencies.py).
 audit: $(VENV)/.installed-test

@@ -19,11 +19,20 @@ from commons.settings import Settings
 
 PURGE_EVERY = 600.0  #: seconds between deletions of expired sessions, per web process
 
+#: Writing a session or a rate-limit count does not wait for the WAL to reach the disk: the statement sets
+#: ``synchronous_commit`` off for its own transaction (``set_config(..., true)``; the connection's setting
+#: is untouched). A PostgreSQL crash may lose the last fraction of a second of these writes, which leaves a
+#: browser signed out or a count a little low, never anything half-written. Each request that changed
+#: a session paid a WAL flush for it before; bookings and everything else still commit synchronously.
+#: Deletions (signing out, rotating the id at sign-in) stay synchronous: a session ended must stay ended.
+_ASYNC_COMMIT = "WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true)) "
 _UPSERT = (
-    'INSERT INTO "server_side_session" ("key", "value", "expires_at") VALUES ({}, {}, {}) '
+    _ASYNC_COMMIT + 'INSERT INTO "server_side_session" ("key", "value", "expires_at") '
+    "SELECT {}::varchar, {}::bytea, {}::timestamptz FROM async_commit "
     'ON CONFLICT ("key") DO UPDATE SET "value" = EXCLUDED."value", "expires_at" = EXCLUDED."expires_at"'
 )
 _LIVE = '"key" = {} AND ("expires_at" IS NULL OR "expires_at" > {})'
+_RENEW = _ASYNC_COMMIT + f'UPDATE "server_side_session" SET "expires_at" = {{}} FROM async_commit WHERE {_LIVE}'
 
 
 def _seconds(value: int | timedelta | None) -> float | None:
@@ -65,7 +74,7 @@ class DatabaseStore(Store):
         seconds = _seconds(renew_for)
         if seconds is not None and rows[0]["expires_at"] is not None:
             await ServerSideSession.raw(
-                f'UPDATE "server_side_session" SET "expires_at" = {{}} WHERE {_LIVE}',
+                _RENEW,
                 now + timedelta(seconds=seconds),
                 self._key(key),
                 now,

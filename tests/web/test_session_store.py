@@ -6,10 +6,12 @@ Every web test on PostgreSQL also runs its sessions (bookings remembered, sign-i
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
 
 from booking.tables import ServerSideSession
-from web.session_store import DatabaseStore
+from web.session_store import _UPSERT, DatabaseStore
 
 
 def new_key() -> str:
@@ -66,3 +68,28 @@ async def test_stores_in_the_one_table_see_and_delete_only_their_own_keys(pg_eng
     await counts.delete_all()
     assert await counts.get(key) is None
     assert await sessions.get(key) == b"a session"
+
+
+def _numbered(sql: str) -> str:
+    """Piccolo's ``{}`` placeholders as asyncpg's ``$1``, ``$2``…"""
+    parts = sql.split("{}")
+    return "".join(part + (f"${n}" if n < len(parts) else "") for n, part in enumerate(parts, start=1))
+
+
+async def test_a_session_write_commits_without_waiting_for_the_disk_and_leaves_the_connection_as_it_was(
+    pg_engine,
+):
+    connection = await asyncpg.connect(pg_engine.url)
+    try:
+        key, expires = f"session:{new_key()}", datetime.now(UTC) + timedelta(minutes=5)
+        async with connection.transaction():
+            await connection.execute(_numbered(_UPSERT), key, b"data", expires)
+            # Only this write's own transaction commits asynchronously…
+            assert await connection.fetchval("SHOW synchronous_commit") == "off"
+        # …the connection, which a booking may use next, still commits synchronously.
+        assert await connection.fetchval("SHOW synchronous_commit") == "on"
+        await connection.execute(_numbered(_UPSERT), key, b"again", expires)  # on its own, as the store runs it
+        assert await connection.fetchval("SHOW synchronous_commit") == "on"
+        assert await connection.fetchval('SELECT "value" FROM "server_side_session" WHERE "key" = $1', key) == b"again"
+    finally:
+        await connection.close()

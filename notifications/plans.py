@@ -6,10 +6,11 @@ to it, the offer is no longer open): the event is still marked handled, and nobo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from booking.queries import BookingView, get_booking, get_session
+from booking.queries import BookingView, SessionView, get_booking, get_session
 from booking.states import ACTIVE_WAITLIST_STATUSES, BookingStatus, ReferralMode, ReferralStatus, WaitlistOfferStatus
 from booking.tables import Referral, Resident, SignInLink, StaffLink
 from events.catalogue import (
@@ -283,21 +284,10 @@ async def referral_accepted(data: ReferralAccepted, ctx: Context) -> Plan:
 
 
 async def referral_expired(data: ReferralExpired, ctx: Context) -> Plan:
-    referral = await _referral(data.referral_id)
-    if referral is None or referral["status"] != ReferralStatus.EXPIRED.value:
-        return Plan()
-    session = await get_session(referral["session"])
-    who = await recipient(referral["resident"])
-    if session is None or session.is_cancelled or who is None:
-        return Plan()
-    context = {
-        "session": session,
-        "party_size": referral["party_size"],
-        "partner_name": referral["partner_name"],
-        "expired": moment(referral["expires_at"], session.time_zone),
-        "session_url": ctx.links.session(session.id),
-    }
-    return Plan([Notice(Template.REFERRAL_EXPIRED, who, context, session.time_zone)])
+    return await _tell_hold_ended(
+        data.referral_id, ReferralStatus.EXPIRED, Template.REFERRAL_EXPIRED, ctx,
+        expired=lambda referral, session: moment(referral["expires_at"], session.time_zone),
+    )
 
 
 async def referral_cancelled(data: ReferralCancelled, ctx: Context) -> Plan:
@@ -305,8 +295,18 @@ async def referral_cancelled(data: ReferralCancelled, ctx: Context) -> Plan:
     already tells the resident, and one message is enough."""
     if data.booking_id is not None:
         return Plan()
-    referral = await _referral(data.referral_id)
-    if referral is None or referral["status"] != ReferralStatus.CANCELLED.value:
+    return await _tell_hold_ended(
+        data.referral_id, ReferralStatus.CANCELLED, Template.REFERRAL_CANCELLED, ctx,
+        reason=lambda referral, session: data.reason,
+    )
+
+
+async def _tell_hold_ended(referral_id: int, status: ReferralStatus, template: Template, ctx: Context,
+                           **extra: Callable[[dict, SessionView], object]) -> Plan:
+    """Tell the resident a place held for them has gone (unless the referral has moved on since, the session
+    is cancelled, or nobody can be reached); ``extra`` adds template values from the referral and session."""
+    referral = await _referral(referral_id)
+    if referral is None or referral["status"] != status.value:
         return Plan()
     session = await get_session(referral["session"])
     who = await recipient(referral["resident"])
@@ -316,10 +316,10 @@ async def referral_cancelled(data: ReferralCancelled, ctx: Context) -> Plan:
         "session": session,
         "party_size": referral["party_size"],
         "partner_name": referral["partner_name"],
-        "reason": data.reason,
         "session_url": ctx.links.session(session.id),
+        **{name: value(referral, session) for name, value in extra.items()},
     }
-    return Plan([Notice(Template.REFERRAL_CANCELLED, who, context, session.time_zone)])
+    return Plan([Notice(template, who, context, session.time_zone)])
 
 
 async def _referral(referral_id: int) -> dict | None:

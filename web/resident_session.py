@@ -7,6 +7,7 @@ session id planted before sign-in is worth nothing after it) and is deleted at s
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,6 +16,10 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.types import Message, ScopeSession
+
+from web.errors import DATABASE_UNAVAILABLE_ERRORS
+
+log = logging.getLogger(__name__)
 
 RESIDENT_KEY = "resident"
 SIGNED_IN_FOR = timedelta(hours=2)
@@ -33,11 +38,19 @@ class RotatingSessionBackend(ServerSideSessionBackend):
         return super().get_session_id(connection)
 
     async def store_in_message(self, scope_session: ScopeSession, message: Message, connection: ASGIConnection) -> None:
-        if connection.scope.get(_ROTATE):
-            old_id = connection.cookies.get(self.config.key)
-            if old_id:
-                await self.delete(old_id, store=self.config.get_store_from_app(connection.scope["app"]))
-        await super().store_in_message(scope_session, message, connection)
+        """Save the session as the response starts. Litestar does this inside ``send``, where an error can no
+        longer become the "try again" page, only a 500; so a database that went away after the handler
+        finished costs this response its session change (a browser left signed out, as a lost write would),
+        not the answer the handler gave. A fault test stops PostgreSQL between the two."""
+        try:
+            if connection.scope.get(_ROTATE):
+                old_id = connection.cookies.get(self.config.key)
+                if old_id:
+                    await self.delete(old_id, store=self.config.get_store_from_app(connection.scope["app"]))
+            await super().store_in_message(scope_session, message, connection)
+        except DATABASE_UNAVAILABLE_ERRORS as exc:
+            log.warning("Session not saved for %s %s: the database is unavailable (%s)",
+                        connection.scope.get("method", ""), connection.url.path, exc)
 
 
 class RotatingSessionConfig(ServerSideSessionConfig):

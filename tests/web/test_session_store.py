@@ -71,7 +71,7 @@ async def test_stores_in_the_one_table_see_and_delete_only_their_own_keys(pg_eng
 
 
 def _numbered(sql: str) -> str:
-    """Piccolo's ``{}`` placeholders as asyncpg's numbered ones (``$1``, ``$2`` and so on)."""
+    """The statement with Piccolo's ``{}`` parameters written as asyncpg's ``$1``, ``$2``, ``$3``."""
     parts = sql.split("{}")
     return "".join(part + (f"${n}" if n < len(parts) else "") for n, part in enumerate(parts, start=1))
 

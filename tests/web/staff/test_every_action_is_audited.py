@@ -3,9 +3,7 @@
 ``CASES`` names, for each POST/PUT/PATCH/DELETE route under /staff, the audit action it records, and
 does it once as a staff member allowed to. ``EXEMPT`` lists, with the reason, routes that record
 nothing. A route added without a row fails ``test_every_state_changing_staff_route_has_a_row``; a
-route whose action writes no entry, or not the actor or before → after, fails its case. Known gaps
-in code this test may not change are ``xfail(strict=True)``: fixing one makes its case pass, and
-the strict mark then fails until the mark is removed.
+route whose action writes no entry, or not the actor or before → after, fails its case.
 """
 
 from __future__ import annotations
@@ -94,7 +92,6 @@ class Case:
     path: str
     action: str
     perform: Perform
-    gap: str = ""  #: a known gap in a file this test may not change: the case is xfail(strict=True)
 
     @property
     def route(self) -> tuple[str, str]:
@@ -693,12 +690,7 @@ def _case_id(case: Case) -> str:
 
 @pytest.mark.parametrize(
     "case",
-    [
-        pytest.param(
-            case, id=_case_id(case), marks=[pytest.mark.xfail(strict=True, reason=case.gap)] if case.gap else []
-        )
-        for case in CASES
-    ],
+    [pytest.param(case, id=_case_id(case)) for case in CASES],
 )
 async def test_the_action_is_audited_with_actor_and_before_and_after(world, case):
     last = await AuditEntry.select(AuditEntry.id).order_by(AuditEntry.id, ascending=False).first()

@@ -8,6 +8,7 @@ app (``bench/static_app.py``).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import secrets
 import time
@@ -79,17 +80,23 @@ async def raw_transaction(
         await pool.close()
 
 
-async def http_load(url: str, concurrency: int, seconds: float) -> dict:
-    """Requests per second for GETs of ``url``: ``concurrency`` clients, each with its own connection."""
+async def http_load(url: str, concurrency: int, seconds: float, new_search: bool = False) -> dict:
+    """Requests per second for GETs of ``url``: ``concurrency`` clients, each with its own connection.
+
+    ``new_search``: every request adds a query parameter no request has sent before (``_=<n>``, which the
+    app ignores), so no page the server keeps (web/listing_cache.py) ever answers one.
+    """
     latencies: list[float] = []
     errors = 0
     clients = [http_client() for _ in range(concurrency)]
+    numbers = itertools.count()
+    joiner = "&" if "?" in url else "?"
 
     async def load(http: HttpClient, deadline: float) -> None:
         nonlocal errors
         while time.perf_counter() < deadline:
             start = time.perf_counter()
-            response = await http.get(url)
+            response = await http.get(f"{url}{joiner}_={next(numbers)}" if new_search else url)
             if response.status_code != 200:
                 errors += 1
                 continue

@@ -154,6 +154,11 @@ def print_table(results: dict) -> None:
         )
     if results.get("browse"):
         _rows("Browse: GET /whats-on (requests/s)", results["browse"]["whats_on"])
+        if "whats_on_new_search" in results["browse"]:
+            _rows(
+                "Browse: GET /whats-on, a new search every request, so nothing kept answers (requests/s)",
+                results["browse"]["whats_on_new_search"],
+            )
         _rows("Browse: GET /sessions/{id} (requests/s)", results["browse"]["session_page"])
         if "whats_on_pieces" in results["browse"]:
             print_pieces(results["browse"]["whats_on_pieces"], results.get("ceilings", {}).get("static_template"))

@@ -211,7 +211,7 @@ async def _rush(dsn: str, fixtures: dict, url: str) -> dict:
 
 
 async def _browse(dsn: str, fixtures: dict, url: str) -> dict:
-    figures: dict = {"whats_on": {}, "session_page": {}}
+    figures: dict = {"whats_on": {}, "whats_on_new_search": {}, "session_page": {}}
     for level in LEVELS:
         print(f"browse, {level} concurrent", flush=True)
         for page, by_level in (await browse(url, fixtures["browse_session"], level, SECONDS)).items():

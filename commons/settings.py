@@ -36,6 +36,9 @@ class Settings:
     send_lease_seconds: int = 300
     #: how long JetStream waits for a worker's ack before redelivering the message
     ack_wait_seconds: int = 30
+    #: how long a rendered What's on page may be reused while nothing under it changes (0: never);
+    #: PostgreSQL only, where a change to the tables it shows is heard at once (web/listing_cache.py)
+    listing_cache_seconds: int = 5
 
     @property
     def effective_sms_url(self) -> str | None:
@@ -88,7 +91,7 @@ class Settings:
             raise ConfigurationError(f"COMMONS_SMTP_URL must look like smtp://host:port (got {self.smtp_url!r}).")
 
 
-def _positive_int(environ: dict[str, str], name: str, default: int) -> int:
+def _whole_number(environ: dict[str, str], name: str, default: int, minimum: int = 0) -> int:
     text = environ.get(name)
     if not text:
         return default
@@ -96,9 +99,13 @@ def _positive_int(environ: dict[str, str], name: str, default: int) -> int:
         value = int(text)
     except ValueError:
         raise ConfigurationError(f"{name} must be a whole number (got {text!r}).") from None
-    if value < 1:
-        raise ConfigurationError(f"{name} must be 1 or more (got {value}).")
+    if value < minimum:
+        raise ConfigurationError(f"{name} must be {minimum} or more (got {value}).")
     return value
+
+
+def _positive_int(environ: dict[str, str], name: str, default: int) -> int:
+    return _whole_number(environ, name, default, minimum=1)
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -121,6 +128,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         send_lease_seconds=_positive_int(environ, "COMMONS_SEND_LEASE_SECONDS", 300),
         ack_wait_seconds=_positive_int(environ, "COMMONS_ACK_WAIT_SECONDS", 30),
         web_workers=_positive_int(environ, "COMMONS_WEB_WORKERS", 1),
+        listing_cache_seconds=_whole_number(environ, "COMMONS_LISTING_CACHE_SECONDS", 5),
     )
     settings.validate()
     return settings

@@ -23,6 +23,7 @@ from web.bookings import BookingController
 from web.devmail import DevMailboxController
 from web.errors import EXCEPTION_HANDLERS
 from web.health import HealthController
+from web.listing_cache import GZIP_LEVEL, forget_after_writes, listing_cache_lifespan
 from web.live import SKIP_COMPRESSION, LivePlacesController, live_places_lifespan
 from web.manage import ManageController
 from web.offers import OfferController
@@ -46,9 +47,6 @@ from web.unsubscribe import UnsubscribeController
 from web.waitlist import WaitlistController
 
 STATIC_DIR = Path(__file__).parent / "static"
-#: zlib's own default. Litestar's default, 9, takes a third more CPU for What's on (0.13 ms against 0.09 ms)
-#: and makes it 10 bytes smaller (3,179 against 3,189 bytes of 18,686).
-GZIP_LEVEL = 6
 
 
 def _database_lifespan(settings: Settings):
@@ -100,7 +98,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=route_handlers,
         # Entered in order, left in reverse: the live streams end before the database pool closes.
-        lifespan=[_database_lifespan(settings), live_places_lifespan(settings)],
+        lifespan=[_database_lifespan(settings), listing_cache_lifespan(settings), live_places_lifespan(settings)],
         state=State({"settings": settings}),
         plugins=[HTMXPlugin()],
         template_config=template_config(),
@@ -113,7 +111,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         stores={SESSION_STORE: session_store(settings), RATE_LIMIT_STORE: rate_limit_store(settings)},
         middleware=[booking_rate_limit(settings).middleware],
-        before_send=[add_security_headers],
+        before_send=[add_security_headers, forget_after_writes],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(
             title="Commons API",

@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, get
+from litestar.enums import MediaType
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
-from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
-from litestar.response import Template
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Response, Template
+from litestar.utils.scope.state import ScopeState
 
 from booking.listings import get_activity_page, get_venue_page, list_venue_choices
 from booking.search import (
@@ -25,6 +27,8 @@ from booking.search import (
     search_sessions,
 )
 from booking.states import ActivityCategory
+from web.listing_cache import cache_of
+from web.templating import render_page
 
 HOME_SESSIONS = 8
 VENUE_SESSIONS = 20
@@ -76,7 +80,29 @@ class PagesController(Controller):
         )
 
     @get("/whats-on", name="whats_on")
-    async def whats_on(self, request: HTMXRequest) -> Template:
+    async def whats_on(self, request: HTMXRequest) -> Response:
+        """The same for everyone who asks the same question, so kept while nothing under it changes
+        (web/listing_cache.py); no CSRF token in it, as it has nothing to post."""
+        partial = (
+            bool(request.htmx) and not request.htmx.history_restore_request and request.htmx.target == RESULTS_TARGET
+        )
+        cache = cache_of(request.app)
+        if cache is None:
+            return Response(content=await self._render_whats_on(request, partial), media_type=MediaType.HTML)
+        key = (partial, request.scope["query_string"])
+        page = await cache.page_for(key, lambda: self._render_whats_on(request, partial))
+        if "gzip" not in request.headers.get("accept-encoding", ""):
+            return Response(content=page.html, media_type=MediaType.HTML)
+        # Already compressed: marked as a cached response, which Litestar's compression passes through.
+        ScopeState.from_scope(request.scope).is_cached = True
+        return Response(
+            content=page.gzipped,
+            media_type=MediaType.HTML,
+            headers={"content-encoding": "gzip", "vary": "Accept-Encoding"},
+        )
+
+    @staticmethod
+    async def _render_whats_on(request: HTMXRequest, partial: bool) -> bytes:
         now = datetime.now(UTC)
         params = {key: request.query_params.getall(key) for key in request.query_params}
         filters, errors = parse_filters(params, today=now.astimezone(LOCAL_ZONE).date())
@@ -89,13 +115,11 @@ class PagesController(Controller):
             "form": form,
             "ticked": ticked,
             "venues": await list_venue_choices(),
+            "partial": partial,
+            "shared_page": True,
             **_filter_choices(),
         }
-        partial = (
-            bool(request.htmx) and not request.htmx.history_restore_request and request.htmx.target == RESULTS_TARGET
-        )
-        context["partial"] = partial
-        return HTMXTemplate(template_name="_results.html" if partial else "whats_on.html", context=context)
+        return render_page(request, "_results.html" if partial else "whats_on.html", context)
 
     @get("/activities/{slug:str}", name="activity")
     async def activity(self, slug: FromPath[str]) -> Template:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from litestar import Request
 from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Template
 from litestar.template.config import TemplateConfig
 
 from booking.queries import SessionView
@@ -53,3 +55,13 @@ def _register_filters(engine: JinjaTemplateEngine) -> None:
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     # JinjaTemplateEngine turns autoescape on for a template directory.
     return TemplateConfig(directory=TEMPLATE_DIR, engine=JinjaTemplateEngine, engine_callback=_register_filters)
+
+
+def render_page(request: Request, template_name: str, context: dict) -> bytes:
+    """The HTML a ``Template`` response would carry, as bytes, for a page that is kept and sent again."""
+    template = Template(template_name=template_name, context=context)
+    return (
+        request.app.template_engine.get_template(template_name)
+        .render(**template.create_template_context(request))
+        .encode()
+    )

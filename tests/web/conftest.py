@@ -20,8 +20,17 @@ CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
 
 def web_settings(db, data_dir: Path, **extra: str) -> Settings:
+    """Kept What's on pages are off unless a test asks (tests/web/test_listing_cache.py): a test writes and
+    reads back within microseconds on one event loop, sooner than the LISTEN connection may have read the
+    change's notification, which a browser's next request never is."""
     return load_settings(
-        {"COMMONS_ENV": "test", "COMMONS_DATABASE_URL": db.url, "COMMONS_DATA_DIR": str(data_dir), **extra}
+        {
+            "COMMONS_ENV": "test",
+            "COMMONS_DATABASE_URL": db.url,
+            "COMMONS_DATA_DIR": str(data_dir),
+            "COMMONS_LISTING_CACHE_SECONDS": "0",
+            **extra,
+        }
     )
 
 

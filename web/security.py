@@ -70,6 +70,7 @@ def csrf_config(settings: Settings) -> CSRFConfig:
             "^/api/",  # the API authenticates with bearer tokens
             "^/notifications/unsubscribe/",  # the signed link is the credential (RFC 8058 one-click POST)
             "^/webhooks/",  # SMS providers sign their requests or send our bearer token
+            "^/whats-on$",  # GET only, the same page for everyone (web/listing_cache.py): nothing to protect
         ],
     )
 

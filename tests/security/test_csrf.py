@@ -13,21 +13,35 @@ from litestar.routes import HTTPRoute
 from commons.settings import load_settings
 from tests.web.conftest import CSRF_INPUT, app_for, browser, web_settings
 from tests.web.staff.support import make_staff, sign_in
+from web.app import create_app
 from web.security import csrf_config
 
 pytestmark = pytest.mark.security
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 #: Requests that never rely on a cookie (web/security.py says why); widening this list needs a decision.
-EXEMPT = ["^/api/", "^/notifications/unsubscribe/", "^/webhooks/"]
+EXEMPT = ["^/api/", "^/notifications/unsubscribe/", "^/webhooks/", "^/whats-on$"]
+READ_ONLY_EXEMPT = "^/whats-on$"  #: a page, not a prefix: exempt only because nothing there changes state
 #: Plausible values for path parameters: the CSRF check runs before any handler looks them up.
 PATH_VALUES = {"int": "999999999", "str": "1.not-a-real-token"}  #: ids no row has: nothing changes
 PATH_PARAMETER = re.compile(r"\{\w+:(\w+)\}")
 SIGN_OUTS = ("/staff/sign-out", "/my-bookings/sign-out")
 
 
-def test_the_csrf_exemptions_are_exactly_the_three_documented_prefixes():
+def test_the_csrf_exemptions_are_exactly_the_documented_ones():
     assert csrf_config(load_settings({"COMMONS_ENV": "test"})).exclude == EXEMPT
+
+
+def test_the_read_only_exemption_covers_no_state_changing_route():
+    app = create_app(load_settings({"COMMONS_ENV": "test"}))
+    covered = [
+        (method, route.path)
+        for route in app.routes
+        if isinstance(route, HTTPRoute) and re.match(READ_ONLY_EXEMPT, route.path)
+        for handler in route.route_handlers
+        for method in handler.http_methods
+    ]
+    assert covered and {method for method, _path in covered} <= {"GET", "HEAD", "OPTIONS"}, covered
 
 
 def state_changing_routes(app) -> list[tuple[str, str]]:

@@ -113,6 +113,46 @@ def print_scale(scale: dict) -> None:
     )
 
 
+def rush_bound(results: dict, level: str = "16") -> dict | None:
+    """What the rush could reach if every request of the journey cost only what the session page GET costs.
+
+    A decision is ``r`` requests (session page, details, confirm; or page and waiting list) and one booking
+    transaction. In machine time (cores / rate), with every request priced at the session page's cost:
+    ``raw_ms / (r * page_ms)`` if the transaction came free inside one of them, and
+    ``raw_ms / (raw_ms + r * page_ms)`` if it costs what the raw ceiling's transaction costs on top. The session
+    page is the cheapest step (one query and a page; the others parse a form, check CSRF, read and write the
+    session, and the deciding one runs the booking transaction), so these are estimates of the most a
+    journey of this length can reach on this machine, not measurements of it.
+    """
+    raw = results.get("ceilings", {}).get("raw_transaction", {}).get(level)
+    page = results.get("browse", {}).get("session_page", {}).get(level)
+    rush = results.get("rush", {}).get(level)
+    if not (raw and page and rush and rush.get("requests_per_decision")):
+        return None
+    cores = results["machine"]["cpus"]
+    raw_ms, page_ms = cores * 1000 / raw["per_second"], cores * 1000 / page["per_second"]
+    r = rush["requests_per_decision"]
+    return {
+        "level": level,
+        "requests_per_decision": r,
+        "raw_transaction_machine_ms": round(raw_ms, 3),
+        "session_page_machine_ms": round(page_ms, 3),
+        "ratio_if_transaction_free": round(raw_ms / (r * page_ms), 3),
+        "ratio_with_transaction": round(raw_ms / (raw_ms + r * page_ms), 3),
+        "measured_ratio": round(rush["per_second"] / raw["per_second"], 3),
+    }
+
+
+def print_rush_bound(bound: dict) -> None:
+    print(
+        f"\nRush at {bound['level']}, if every request cost only a session page: {bound['requests_per_decision']}"
+        f" requests per decision at {bound['session_page_machine_ms']} ms of the machine each, against"
+        f" {bound['raw_transaction_machine_ms']} ms for the raw transaction: {bound['ratio_with_transaction']} x"
+        f" the raw ceiling ({bound['ratio_if_transaction_free']} x if the booking transaction came free);"
+        f" measured {bound['measured_ratio']} x"
+    )
+
+
 def print_pieces(pieces: dict, static: dict | None) -> None:
     """What's on's own work, one call at a time in one process, beside what a static request costs."""
     print("\nWhat's on, piece by piece (one process, one call at a time; ms per call)")
@@ -152,6 +192,8 @@ def print_table(results: dict) -> None:
             f"\nRush warm-up on the just-started server (not measured): deciding request p50 {cold['p50_ms']} ms,"
             f" p99 {cold['p99_ms']} ms over {cold['count']} requests"
         )
+    if results.get("rush_bound"):
+        print_rush_bound(results["rush_bound"])
     if results.get("browse"):
         _rows("Browse: GET /whats-on (requests/s)", results["browse"]["whats_on"])
         if "whats_on_new_search" in results["browse"]:

@@ -256,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             asyncio.run(_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     results["machine"]["load_average_at_end"] = [round(load, 2) for load in os.getloadavg()]
+    bound = report.rush_bound(results)
+    if bound is not None:
+        results["rush_bound"] = bound
     results["targets"] = report.targets(results)
     report.print_table(results)
     written = report.write(results) if parts == PARTS else report.merge(results)

@@ -71,31 +71,41 @@ async def _join_waitlist(
     raise Unexpected(f"waitlist {response.status_code}")
 
 
-async def resident_books(base_url: str, session_id: int, resident: int, timings: list[float]) -> str:
+async def resident_books(
+    base_url: str, session_id: int, resident: int, timings: list[float], requests: Counter[str] | None = None
+) -> str:
     """One resident's whole journey; returns booked, waitlisted or full. Deciding requests' latencies
-    are appended to ``timings``."""
-    details = _details(resident)
+    are appended to ``timings``; the requests the journey made are counted in ``requests["made"]``."""
     async with http_client(base_url) as http:
-        page = await http.get(f"/sessions/{session_id}")
-        if page.status_code != 200:
-            raise Unexpected(f"session page {page.status_code}")
-        key = IDEMPOTENCY_INPUT.search(page.text)
-        if not key:  # full already: the page shows the waiting-list form instead
-            return await _join_waitlist(http, session_id, page.text, details, timings)
-        form = {**details, "idempotency_key": key.group(1), "_csrf_token": _token(page.text)}
-        checked = await http.post(f"/sessions/{session_id}/book", data=form)
-        if checked.status_code == FULL:
-            return await _join_waitlist(http, session_id, checked.text, details, timings)
-        match = CONFIRM_FORM.search(checked.text) if checked.status_code == 200 else None
-        if not match:
-            raise Unexpected(f"details {checked.status_code}")
-        confirm = {name: html.unescape(value) for name, value in HIDDEN_INPUT.findall(match.group(0))}
-        done = await _timed_post(http, f"/sessions/{session_id}/book/confirm", confirm, timings)
-        if done.status_code == 303:
-            return "booked"
-        if done.status_code == FULL:
-            return await _join_waitlist(http, session_id, done.text, details, timings)
-        raise Unexpected(f"confirm {done.status_code}")
+        try:
+            return await _journey(http, session_id, resident, timings)
+        finally:
+            if requests is not None:
+                requests["made"] += http.requests
+
+
+async def _journey(http: HttpClient, session_id: int, resident: int, timings: list[float]) -> str:
+    details = _details(resident)
+    page = await http.get(f"/sessions/{session_id}")
+    if page.status_code != 200:
+        raise Unexpected(f"session page {page.status_code}")
+    key = IDEMPOTENCY_INPUT.search(page.text)
+    if not key:  # full already: the page shows the waiting-list form instead
+        return await _join_waitlist(http, session_id, page.text, details, timings)
+    form = {**details, "idempotency_key": key.group(1), "_csrf_token": _token(page.text)}
+    checked = await http.post(f"/sessions/{session_id}/book", data=form)
+    if checked.status_code == FULL:
+        return await _join_waitlist(http, session_id, checked.text, details, timings)
+    match = CONFIRM_FORM.search(checked.text) if checked.status_code == 200 else None
+    if not match:
+        raise Unexpected(f"details {checked.status_code}")
+    confirm = {name: html.unescape(value) for name, value in HIDDEN_INPUT.findall(match.group(0))}
+    done = await _timed_post(http, f"/sessions/{session_id}/book/confirm", confirm, timings)
+    if done.status_code == 303:
+        return "booked"
+    if done.status_code == FULL:
+        return await _join_waitlist(http, session_id, done.text, details, timings)
+    raise Unexpected(f"confirm {done.status_code}")
 
 
 async def rush(base_url: str, session_id: int, concurrency: int, first_resident: int) -> dict:
@@ -106,12 +116,13 @@ async def rush(base_url: str, session_id: int, concurrency: int, first_resident:
     latencies: list[float] = []
     deciding: list[float] = []  #: the confirm and waiting-list POSTs alone
     errors: list[str] = []
+    requests: Counter[str] = Counter()
 
     async def one(resident: int) -> None:
         async with gate:
             start = time.perf_counter()
             try:
-                outcome = await resident_books(base_url, session_id, resident, deciding)
+                outcome = await resident_books(base_url, session_id, resident, deciding, requests)
             except (Unexpected, aiohttp.ClientError, TimeoutError) as error:
                 errors.append(f"{type(error).__name__}: {error}")
                 return
@@ -124,6 +135,7 @@ async def rush(base_url: str, session_id: int, concurrency: int, first_resident:
     deciding_figures = summary(deciding, 1.0)
     figures["deciding_request"] = {key: deciding_figures[key] for key in ("count", "p50_ms", "p95_ms", "p99_ms")}
     figures.update(residents=residents, errors=len(errors), error_samples=sorted(set(errors))[:5], **outcomes)
+    figures["requests_per_decision"] = round(requests["made"] / max(1, residents - len(errors)), 2)
     figures["note"] = (
         f"booked {outcomes['booked']}, waitlisted {outcomes['waitlisted']}, full {outcomes['full']}, "
         f"errors {len(errors)}"

@@ -36,6 +36,7 @@ class HttpClient:
     """One simulated resident's browser: one connection of its own, its own cookies, no redirects followed."""
 
     def __init__(self, base_url: str | None = None) -> None:
+        self.requests = 0  #: how many requests this browser has made
         self._session = aiohttp.ClientSession(
             base_url=base_url,
             connector=aiohttp.TCPConnector(limit=1),
@@ -44,10 +45,12 @@ class HttpClient:
         )
 
     async def get(self, url: str) -> Reply:
+        self.requests += 1
         async with self._session.get(url, allow_redirects=False) as response:
             return Reply(response.status, await response.text(), response.headers)
 
     async def post(self, url: str, data: dict[str, str]) -> Reply:
+        self.requests += 1
         async with self._session.post(url, data=data, allow_redirects=False) as response:
             return Reply(response.status, await response.text(), response.headers)
 

@@ -36,6 +36,9 @@ class Mailer(Protocol):
 
     async def deliver(self, message: Email) -> None: ...
 
+    async def close(self) -> None:
+        """Let go of any connection kept between deliveries (the sender calls it after each batch)."""
+
 
 def build_message(message: Email, mail_from: str) -> EmailMessage:
     """A multipart/alternative message: plain text first, HTML as the richer alternative."""
@@ -66,23 +69,44 @@ class SmtpMailer:
         self.password = unquote(parts.password) if parts.password else None
         self.mail_from = mail_from
         self.envelope_from = email.utils.parseaddr(mail_from)[1]
+        self._client: aiosmtplib.SMTP | None = None
 
     async def deliver(self, message: Email) -> None:
+        """Send over the connection kept since the last delivery, or a new one. A connection that failed in
+        any way is dropped, so the next message (or this one's retry) starts afresh."""
+        # Flattened here, with POLICY: aiosmtplib would flatten a message object with its own.
+        payload = build_message(message, self.mail_from).as_bytes()
         try:
-            # Flattened here, with POLICY: aiosmtplib would flatten a message object with its own.
-            await aiosmtplib.send(
-                build_message(message, self.mail_from).as_bytes(),
-                sender=self.envelope_from,
-                recipients=[message.to],
-                hostname=self.hostname,
-                port=self.port,
-                username=self.username,
-                password=self.password,
-                use_tls=self.implicit_tls,
-                timeout=SMTP_TIMEOUT,
-            )
+            client = await self._connection()
+            await client.sendmail(self.envelope_from, [message.to], payload)
         except (aiosmtplib.SMTPException, OSError) as exc:
+            await self.close()
             raise MailError(f"{type(exc).__name__}: {exc}", permanent=is_permanent(exc)) from exc
+
+    async def _connection(self) -> aiosmtplib.SMTP:
+        if self._client is not None and self._client.is_connected:
+            return self._client
+        await self.close()
+        client = aiosmtplib.SMTP(
+            hostname=self.hostname,
+            port=self.port,
+            username=self.username,
+            password=self.password,
+            use_tls=self.implicit_tls,
+            timeout=SMTP_TIMEOUT,
+        )
+        await client.connect()  # STARTTLS when the server offers it, then log in, as aiosmtplib.send does
+        self._client = client
+        return client
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is None or not client.is_connected:
+            return
+        try:
+            await client.quit()
+        except (aiosmtplib.SMTPException, OSError):
+            client.close()
 
 
 def is_permanent(exc: Exception) -> bool:
@@ -112,6 +136,9 @@ class DevMailboxMailer:
                 created_at=datetime.now(UTC),
             )
         )
+
+    async def close(self) -> None:
+        pass
 
 
 def mailer_for(smtp_url: str | None, mail_from: str) -> Mailer:

@@ -138,11 +138,14 @@ class Sender:
         """
         claimed, held = await self._claim()
         start_by = self.clock.now() + self.lease / 2
-        for index, message in enumerate(claimed):
-            if (stop is not None and stop.is_set()) or self.clock.now() > start_by:
-                await self._release(claimed[index:])
-                break
-            await self._send(message)
+        try:
+            for index, message in enumerate(claimed):
+                if (stop is not None and stop.is_set()) or self.clock.now() > start_by:
+                    await self._release(claimed[index:])
+                    break
+                await self._send(message)
+        finally:
+            await self.mailer.close()  # a batch's e-mails share one SMTP connection; none is kept idle
         return len(claimed) + held
 
     async def claim(self) -> list[Claimed]:

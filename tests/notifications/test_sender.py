@@ -36,7 +36,7 @@ from tests.notifications.support import (
     texting,
     twilio_url,
 )
-from tests.support.services import MailSink, free_port
+from tests.support.services import MailSink, SmtpServer, free_port
 
 NOON = datetime(2031, 3, 10, 12, 0, tzinfo=UTC)  # midday in London: no quiet hours
 
@@ -469,3 +469,74 @@ async def test_a_sender_starts_no_send_in_the_second_half_of_its_lease(db, data_
 async def queued_to_pending(address: str) -> tuple[str, int]:
     [row] = await queued_to(address)
     return row["status"], row["attempts"]
+
+
+class ConnectionCountingSink(MailSink):
+    """Accepts mail, noting each message's connection; refuses the message after ``per_connection`` on one
+    connection with a 421, as servers that cap messages per connection do."""
+
+    def __init__(self, per_connection: int | None = None) -> None:
+        super().__init__()
+        self.per_connection = per_connection
+        self.peers: list[tuple] = []  #: the client's address and port, per message accepted
+        self.quits = 0
+        self._on_connection: dict[tuple, int] = {}
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        count = self._on_connection.get(session.peer, 0) + 1
+        self._on_connection[session.peer] = count
+        if self.per_connection is not None and count > self.per_connection:
+            return "421 4.7.0 Too many messages on this connection"
+        self.peers.append(session.peer)
+        return await super().handle_DATA(server, session, envelope)
+
+    async def handle_QUIT(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        self.quits += 1
+        return "221 Bye"
+
+
+@pytest.fixture
+def counting_smtp_server(request):
+    from aiosmtpd.controller import Controller
+
+    sink = ConnectionCountingSink(per_connection=getattr(request, "param", None))
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield SmtpServer(sink=sink, port=port, controller=controller)
+    controller.stop()
+
+
+async def test_a_batch_of_emails_shares_one_smtp_connection_closed_after_it(db, data_dir, counting_smtp_server):
+    clock = FixedClock(NOON)
+    people = [email_only() for _ in range(5)]
+    for details in people:
+        await queue_confirmation(db, data_dir, details, clock)
+    sender = Sender(SmtpMailer(counting_smtp_server.url, "c@commons.test"), None, clock=clock)
+
+    assert await sender.send_due() == 5
+
+    sink = counting_smtp_server.sink
+    assert all(len(sink.to(details.email)) == 1 for details in people)
+    assert len(sink.peers) == 5 and len(set(sink.peers)) == 1  # one connection for the whole batch
+    assert sink.quits == 1  # and it was closed when the batch was done, not left open
+
+
+@pytest.mark.parametrize("counting_smtp_server", [2], indirect=True)
+async def test_a_connection_the_server_stops_takes_no_email_with_it(db, data_dir, counting_smtp_server):
+    """The server refuses a third message on one connection: that one is retried, the rest go on a new one."""
+    clock = FixedClock(NOON)
+    people = [email_only() for _ in range(5)]
+    rows = [await queue_confirmation(db, data_dir, details, clock) for details in people]
+    sender = Sender(SmtpMailer(counting_smtp_server.url, "c@commons.test"), None, clock=clock)
+
+    await drain(sender)
+    refused = await message(rows[2]["email"]["id"])
+    assert refused["status"] == "pending" and "421" in refused["last_error"]
+    clock.advance(timedelta(hours=1))
+    await drain(sender)
+
+    sink = counting_smtp_server.sink
+    assert all(len(sink.to(details.email)) == 1 for details in people)  # everyone once, nobody twice
+    assert len(set(sink.peers)) >= 3  # 2 + (421) + 2 on a second connection, the retry on a third
+    assert (await message(rows[2]["email"]["id"]))["status"] == "sent"

@@ -186,7 +186,7 @@ def limits() -> dict:
         "consumer": f"pull fetch of up to {FETCH_BATCH} messages, {FETCH_TIMEOUT:g} s fetch time-out",
         "sender": (
             f"one sender per worker, claims {SENDER_BATCH} due messages at a time and sends them one by one, "
-            f"one SMTP connection per message; woken by the consumer, else polls every {SENDER_POLL:g} s"
+            f"over one SMTP connection per batch; woken by the consumer, else polls every {SENDER_POLL:g} s"
         ),
     }
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable, Hashable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.enums import MediaType
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.plugins.htmx import HTMXRequest
-from litestar.response import Response, Template
+from litestar.response import Response
 from litestar.utils.scope.state import ScopeState
 
 from booking.listings import get_activity_page, get_venue_page, list_venue_choices
@@ -68,38 +69,46 @@ def _filter_choices() -> dict:
     }
 
 
+async def shared_page(request: Request, key: Hashable, render: Callable[[], Awaitable[bytes]]) -> Response:
+    """A page that is the same for everyone who asks for it: kept between changes where that is possible
+    (web/listing_cache.py), and sent gzipped as kept when the browser takes gzip. Such pages post nothing,
+    so they carry no CSRF token (``shared_page`` in base.html) and skip the CSRF middleware (web/security.py)."""
+    cache = cache_of(request.app)
+    if cache is None:
+        return Response(content=await render(), media_type=MediaType.HTML)
+    page = await cache.page_for(key, render)
+    if "gzip" not in request.headers.get("accept-encoding", ""):
+        return Response(content=page.html, media_type=MediaType.HTML)
+    # Already compressed: marked as a cached response, which Litestar's compression passes through.
+    ScopeState.from_scope(request.scope).is_cached = True
+    return Response(
+        content=page.gzipped,
+        media_type=MediaType.HTML,
+        headers={"content-encoding": "gzip", "vary": "Accept-Encoding"},
+    )
+
+
 class PagesController(Controller):
     include_in_schema = False
 
     @get("/", name="home")
-    async def home(self) -> Template:
-        results = await search_sessions(SearchFilters(), datetime.now(UTC), page_size=HOME_SESSIONS)
-        return Template(
-            template_name="home.html",
-            context={"results": results, "categories": [(c.value, c.label) for c in ActivityCategory]},
-        )
+    async def home(self, request: Request) -> Response:
+        async def render() -> bytes:
+            results = await search_sessions(SearchFilters(), datetime.now(UTC), page_size=HOME_SESSIONS)
+            categories = [(c.value, c.label) for c in ActivityCategory]
+            context = {"results": results, "categories": categories, "shared_page": True}
+            return render_page(request, "home.html", context)
+
+        return await shared_page(request, ("home",), render)
 
     @get("/whats-on", name="whats_on")
     async def whats_on(self, request: HTMXRequest) -> Response:
-        """The same for everyone who asks the same question, so kept while nothing under it changes
-        (web/listing_cache.py); no CSRF token in it, as it has nothing to post."""
+        """One page per search (the query string), and the results alone for htmx."""
         partial = (
             bool(request.htmx) and not request.htmx.history_restore_request and request.htmx.target == RESULTS_TARGET
         )
-        cache = cache_of(request.app)
-        if cache is None:
-            return Response(content=await self._render_whats_on(request, partial), media_type=MediaType.HTML)
-        key = (partial, request.scope["query_string"])
-        page = await cache.page_for(key, lambda: self._render_whats_on(request, partial))
-        if "gzip" not in request.headers.get("accept-encoding", ""):
-            return Response(content=page.html, media_type=MediaType.HTML)
-        # Already compressed: marked as a cached response, which Litestar's compression passes through.
-        ScopeState.from_scope(request.scope).is_cached = True
-        return Response(
-            content=page.gzipped,
-            media_type=MediaType.HTML,
-            headers={"content-encoding": "gzip", "vary": "Accept-Encoding"},
-        )
+        key = ("whats_on", partial, request.scope["query_string"])
+        return await shared_page(request, key, lambda: self._render_whats_on(request, partial))
 
     @staticmethod
     async def _render_whats_on(request: HTMXRequest, partial: bool) -> bytes:
@@ -122,18 +131,31 @@ class PagesController(Controller):
         return render_page(request, "_results.html" if partial else "whats_on.html", context)
 
     @get("/activities/{slug:str}", name="activity")
-    async def activity(self, slug: FromPath[str]) -> Template:
-        activity = await get_activity_page(_slug_or_404(slug))
-        if activity is None:
-            raise NotFoundException()
-        filters = SearchFilters(activity=activity.slug)
-        results = await search_sessions(filters, datetime.now(UTC), page_size=ACTIVITY_SESSIONS)
-        return Template(template_name="activity.html", context={"activity": activity, "results": results})
+    async def activity(self, request: Request, slug: FromPath[str]) -> Response:
+        slug = _slug_or_404(slug)
+
+        async def render() -> bytes:
+            activity = await get_activity_page(slug)
+            if activity is None:
+                raise NotFoundException()
+            filters = SearchFilters(activity=activity.slug)
+            results = await search_sessions(filters, datetime.now(UTC), page_size=ACTIVITY_SESSIONS)
+            context = {"activity": activity, "results": results, "shared_page": True}
+            return render_page(request, "activity.html", context)
+
+        return await shared_page(request, ("activity", slug), render)
 
     @get("/venues/{slug:str}", name="venue")
-    async def venue(self, slug: FromPath[str]) -> Template:
-        venue = await get_venue_page(_slug_or_404(slug))
-        if venue is None:
-            raise NotFoundException()
-        results = await search_sessions(SearchFilters(venue=venue.slug), datetime.now(UTC), page_size=VENUE_SESSIONS)
-        return Template(template_name="venue.html", context={"venue": venue, "results": results})
+    async def venue(self, request: Request, slug: FromPath[str]) -> Response:
+        slug = _slug_or_404(slug)
+
+        async def render() -> bytes:
+            venue = await get_venue_page(slug)
+            if venue is None:
+                raise NotFoundException()
+            results = await search_sessions(
+                SearchFilters(venue=venue.slug), datetime.now(UTC), page_size=VENUE_SESSIONS
+            )
+            return render_page(request, "venue.html", {"venue": venue, "results": results, "shared_page": True})
+
+        return await shared_page(request, ("venue", slug), render)

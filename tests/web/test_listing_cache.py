@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+from datetime import timedelta
 
 import asyncpg
 import pytest
 
-from booking.tables import Session
+from booking.tables import Activity, Session
 from tests.builders import make_room, make_session, make_venue
 from tests.support.services import wait_for_async
 from tests.web.conftest import app_for, browser, check_answers, submit_booking, web_settings
@@ -149,6 +150,23 @@ async def cached_app(pg_engine, data_dir):
         yield client, listener
 
 
+async def _changed_elsewhere(pg_engine, listener, statement: str, *args) -> None:
+    """Run ``statement`` on a connection of its own, as another program would, and wait for the notification."""
+    generation = listener.cache.generation
+    conn = await asyncpg.connect(pg_engine.url)
+    try:
+        await conn.execute(statement, *args)
+    finally:
+        await conn.close()
+    await wait_for_async(lambda: listener.cache.generation > generation, message="the change's notification")
+
+
+async def settle(pg_engine, listener) -> None:
+    """Wait until the notifications of this test's own set-up writes have been heard: notifications arrive in
+    commit order, so once one sent now is heard, every earlier one has been."""
+    await _changed_elsewhere(pg_engine, listener, "SELECT pg_notify('commons_listings', '')")
+
+
 async def _one_session_page(client, venue_slug: str):
     response = await client.get(f"/whats-on?venue={venue_slug}", headers={"Accept-Encoding": "gzip"})
     assert response.status_code == 200
@@ -159,6 +177,7 @@ async def test_a_change_committed_by_anyone_reaches_whats_on_at_once(cached_app,
     client, listener = cached_app
     venue = await make_venue()
     session = await make_session(capacity=5, room=await make_room(venue=venue))
+    await settle(pg_engine, listener)
     first = await _one_session_page(client, venue.slug)
     assert "5 places left" in first.text
     assert len(listener.cache) == 1
@@ -179,6 +198,7 @@ async def test_a_rolled_back_change_keeps_the_page(cached_app, pg_engine):
     client, listener = cached_app
     venue = await make_venue()
     session = await make_session(capacity=5, room=await make_room(venue=venue))
+    await settle(pg_engine, listener)
     await _one_session_page(client, venue.slug)
     generation = listener.cache.generation
     conn = await asyncpg.connect(pg_engine.url)
@@ -195,21 +215,23 @@ async def test_a_rolled_back_change_keeps_the_page(cached_app, pg_engine):
     assert "5 places left" in (await _one_session_page(client, venue.slug)).text
 
 
-async def test_a_booking_made_through_this_app_shows_on_its_next_page(cached_app):
+async def test_a_booking_made_through_this_app_shows_on_its_next_page(cached_app, pg_engine):
     client, listener = cached_app
     venue = await make_venue()
     session = await make_session(capacity=5, room=await make_room(venue=venue))
+    await settle(pg_engine, listener)
     assert "5 places left" in (await _one_session_page(client, venue.slug)).text
     response = await submit_booking(client, session.id, party_size="2")
     assert response.status_code == 303
     assert "3 places left" in (await _one_session_page(client, venue.slug)).text
 
 
-async def test_any_state_changing_request_this_app_answers_forgets_the_pages(cached_app):
+async def test_any_state_changing_request_this_app_answers_forgets_the_pages(cached_app, pg_engine):
     """Without waiting for the notification: this POST changes nothing, so none will come."""
     client, listener = cached_app
     venue = await make_venue()
     session = await make_session(capacity=5, room=await make_room(venue=venue))
+    await settle(pg_engine, listener)
     await _one_session_page(client, venue.slug)
     assert (await client.get(f"/sessions/{session.id}")).status_code == 200
     assert len(listener.cache) == 1  # reading another page forgets nothing
@@ -222,6 +244,7 @@ async def test_while_the_listener_is_lost_every_page_is_rendered_afresh(cached_a
     client, listener = cached_app
     venue = await make_venue()
     session = await make_session(capacity=5, room=await make_room(venue=venue))
+    await settle(pg_engine, listener)
     await _one_session_page(client, venue.slug)
     assert len(listener.cache) == 1
     conn = await asyncpg.connect(pg_engine.url)
@@ -250,6 +273,7 @@ async def test_kept_pages_are_the_pages_the_app_renders(cached_app, pg_engine, d
     client, listener = cached_app
     venue = await make_venue()
     await make_session(capacity=5, room=await make_room(venue=venue))
+    await settle(pg_engine, listener)
     query = f"/whats-on?venue={venue.slug}&day=monday&has_places=yes"
     full, partial = await client.get(query), await client.get(query, headers=HTMX)
     assert len(listener.cache) == 2  # the whole page and the htmx results are kept apart
@@ -283,3 +307,63 @@ async def test_sqlite_keeps_nothing(db, data_dir):
             assert cache_of(app_for(settings)) is None
         else:
             assert cache_of(app_for(settings)) is not None
+
+
+async def test_activity_and_venue_pages_are_kept_and_follow_changes(cached_app, pg_engine):
+    client, listener = cached_app
+    venue = await make_venue(name="Riverside Library")
+    session = await make_session(capacity=5, room=await make_room(venue=venue))
+    activity = await Activity.objects().where(Activity.id == session.activity).first()
+    await settle(pg_engine, listener)
+    for path, before, statement, key, after in (
+        (
+            f"/activities/{activity.slug}",
+            activity.title,
+            "UPDATE activity SET title = $2 WHERE id = $1",
+            activity.id,
+            "Chair yoga",
+        ),
+        (
+            f"/venues/{venue.slug}",
+            "Riverside Library",
+            "UPDATE venue SET name = $2 WHERE id = $1",
+            venue.id,
+            "Hillside Hub",
+        ),
+    ):
+        first = await client.get(path, headers={"Accept-Encoding": "gzip"})
+        assert first.status_code == 200 and before in first.text and "5 places left" in first.text
+        assert (await client.get(path, headers={"Accept-Encoding": "gzip"})).text == first.text
+        assert len(listener.cache) >= 1
+        await _changed_elsewhere(pg_engine, listener, statement, key, after)
+        assert after in (await client.get(path)).text
+
+
+async def test_an_unknown_activity_or_venue_is_not_found_and_nothing_is_kept(cached_app):
+    client, listener = cached_app
+    for path in ("/activities/no-such-activity", "/venues/no-such-venue"):
+        for _ in range(2):
+            assert (await client.get(path)).status_code == 404
+    assert len(listener.cache) == 0
+
+
+async def test_the_home_page_is_kept_and_shows_a_new_session_at_once(cached_app, pg_engine):
+    client, listener = cached_app
+    await settle(pg_engine, listener)
+    await client.get("/")
+    assert len(listener.cache) == 1
+    session = await make_session(capacity=3, starts_in=timedelta(seconds=30))  # sooner than anything else
+    await wait_for_async(lambda: len(listener.cache) == 0, message="the new session's notification")
+    assert f'href="/sessions/{session.id}"' in (await client.get("/")).text
+
+
+@pytest.mark.parametrize("path", ["/", "/whats-on", "/activities/{activity}", "/venues/{venue}"])
+async def test_no_shared_page_carries_a_csrf_token(cached_app, path):
+    client, _listener = cached_app
+    venue = await make_venue()
+    session = await make_session(room=await make_room(venue=venue))
+    activity = await Activity.objects().where(Activity.id == session.activity).first()
+    response = await client.get(path.format(activity=activity.slug, venue=venue.slug))
+    assert response.status_code == 200
+    assert "x-csrftoken" not in response.text and "_csrf_token" not in response.text
+    assert "commons_csrf" not in response.headers.get("set-cookie", "")

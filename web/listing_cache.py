@@ -176,6 +176,7 @@ class ListingListener:
                 await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self.cache.changed())
                 self.cache.listening = True
                 self.connected.set()
+                log.info("shared pages: listening for changes on %s", NOTIFY_CHANNEL)
                 delay = 0.2
                 await _first(lost, self._closing)
                 if lost.is_set():

@@ -1,4 +1,4 @@
-"""`commons serve --workers 2`: two web processes on one port, sharing sessions; restarted if one dies.
+"""`commons serve --workers 2`: two web processes on one port, sharing sessions and hearing each other's changes; restarted if one dies.
 
 Which process accepts a connection is the kernel's choice, so the test stops one process (SIGSTOP) to
 make the other serve, then swaps: a booking begun in one process is confirmed in the other.
@@ -42,11 +42,12 @@ def fresh_connection_client(base_url: str, cookies: httpx.Cookies) -> httpx.Asyn
     return httpx.AsyncClient(base_url=base_url, timeout=10, limits=limits, cookies=cookies)
 
 
-async def test_two_web_processes_share_the_port_sessions_and_bookings(db, data_dir, commons_processes):
+def two_web_processes(database_url: str, data_dir, commons_processes, **extra: str):
+    """``commons serve --workers 2`` on a free port, healthy: (base URL, the server, its two processes)."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    env = commons_env(db.url, data_dir, COMMONS_BASE_URL=base_url)
-    run_migrations(db.url, data_dir)
+    env = commons_env(database_url, data_dir, COMMONS_BASE_URL=base_url, **extra)
+    run_migrations(database_url, data_dir)
     web = commons_processes("serve", "--port", str(port), "--workers", "2", env=env)
     wait_until_healthy(base_url, web)
     first, second = sorted(
@@ -56,6 +57,11 @@ async def test_two_web_processes_share_the_port_sessions_and_bookings(db, data_d
             message="two web processes",
         )
     )
+    return base_url, web, first, second
+
+
+async def test_two_web_processes_share_the_port_sessions_and_bookings(db, data_dir, commons_processes):
+    base_url, web, first, second = two_web_processes(db.url, data_dir, commons_processes)
     session = await make_session(capacity=5)
 
     cookies = httpx.Cookies()
@@ -100,18 +106,8 @@ async def _page(base_url: str, path: str) -> str:
 async def test_a_booking_in_one_web_process_reaches_the_pages_the_other_keeps(pg_engine, data_dir, commons_processes):
     """Each process keeps What's on (web/listing_cache.py) for an hour here, so only PostgreSQL's notification
     can tell the one that did not take the booking."""
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = commons_env(pg_engine.url, data_dir, COMMONS_BASE_URL=base_url, COMMONS_LISTING_CACHE_SECONDS="3600")
-    run_migrations(pg_engine.url, data_dir)
-    web = commons_processes("serve", "--port", str(port), "--workers", "2", env=env)
-    wait_until_healthy(base_url, web)
-    first, second = sorted(
-        wait_for(
-            lambda: len(children_of(web.process.pid)) == 2 and children_of(web.process.pid),
-            timeout=20,
-            message="two web processes",
-        )
+    base_url, web, first, second = two_web_processes(
+        pg_engine.url, data_dir, commons_processes, COMMONS_LISTING_CACHE_SECONDS="3600"
     )
     wait_for(
         lambda: web.log.count("shared pages: listening for changes") >= 2,

@@ -167,6 +167,14 @@ async def settle(pg_engine, listener) -> None:
     await _changed_elsewhere(pg_engine, listener, "SELECT pg_notify('commons_listings', '')")
 
 
+async def five_place_session(pg_engine, listener):
+    """A venue of its own with one session of 5 places, its notifications heard."""
+    venue = await make_venue()
+    session = await make_session(capacity=5, room=await make_room(venue=venue))
+    await settle(pg_engine, listener)
+    return venue, session
+
+
 async def _one_session_page(client, venue_slug: str):
     response = await client.get(f"/whats-on?venue={venue_slug}", headers={"Accept-Encoding": "gzip"})
     assert response.status_code == 200
@@ -175,9 +183,7 @@ async def _one_session_page(client, venue_slug: str):
 
 async def test_a_change_committed_by_anyone_reaches_whats_on_at_once(cached_app, pg_engine):
     client, listener = cached_app
-    venue = await make_venue()
-    session = await make_session(capacity=5, room=await make_room(venue=venue))
-    await settle(pg_engine, listener)
+    venue, session = await five_place_session(pg_engine, listener)
     first = await _one_session_page(client, venue.slug)
     assert "5 places left" in first.text
     assert len(listener.cache) == 1
@@ -185,20 +191,14 @@ async def test_a_change_committed_by_anyone_reaches_whats_on_at_once(cached_app,
     assert again.headers["content-encoding"] == "gzip" and again.text == first.text
 
     # Another program, on its own connection, takes two places.
-    conn = await asyncpg.connect(pg_engine.url)
-    try:
-        await conn.execute("UPDATE session SET booked = booked + 2 WHERE id = $1", session.id)
-    finally:
-        await conn.close()
-    await wait_for_async(lambda: len(listener.cache) == 0, message="the change's notification")
+    await _changed_elsewhere(pg_engine, listener, "UPDATE session SET booked = booked + 2 WHERE id = $1", session.id)
+    assert len(listener.cache) == 0
     assert "3 places left" in (await _one_session_page(client, venue.slug)).text
 
 
 async def test_a_rolled_back_change_keeps_the_page(cached_app, pg_engine):
     client, listener = cached_app
-    venue = await make_venue()
-    session = await make_session(capacity=5, room=await make_room(venue=venue))
-    await settle(pg_engine, listener)
+    venue, session = await five_place_session(pg_engine, listener)
     await _one_session_page(client, venue.slug)
     generation = listener.cache.generation
     conn = await asyncpg.connect(pg_engine.url)
@@ -217,9 +217,7 @@ async def test_a_rolled_back_change_keeps_the_page(cached_app, pg_engine):
 
 async def test_a_booking_made_through_this_app_shows_on_its_next_page(cached_app, pg_engine):
     client, listener = cached_app
-    venue = await make_venue()
-    session = await make_session(capacity=5, room=await make_room(venue=venue))
-    await settle(pg_engine, listener)
+    venue, session = await five_place_session(pg_engine, listener)
     assert "5 places left" in (await _one_session_page(client, venue.slug)).text
     response = await submit_booking(client, session.id, party_size="2")
     assert response.status_code == 303
@@ -229,9 +227,7 @@ async def test_a_booking_made_through_this_app_shows_on_its_next_page(cached_app
 async def test_any_state_changing_request_this_app_answers_forgets_the_pages(cached_app, pg_engine):
     """Without waiting for the notification: this POST changes nothing, so none will come."""
     client, listener = cached_app
-    venue = await make_venue()
-    session = await make_session(capacity=5, room=await make_room(venue=venue))
-    await settle(pg_engine, listener)
+    venue, session = await five_place_session(pg_engine, listener)
     await _one_session_page(client, venue.slug)
     assert (await client.get(f"/sessions/{session.id}")).status_code == 200
     assert len(listener.cache) == 1  # reading another page forgets nothing
@@ -242,9 +238,7 @@ async def test_any_state_changing_request_this_app_answers_forgets_the_pages(cac
 
 async def test_while_the_listener_is_lost_every_page_is_rendered_afresh(cached_app, pg_engine):
     client, listener = cached_app
-    venue = await make_venue()
-    session = await make_session(capacity=5, room=await make_room(venue=venue))
-    await settle(pg_engine, listener)
+    venue, session = await five_place_session(pg_engine, listener)
     await _one_session_page(client, venue.slug)
     assert len(listener.cache) == 1
     conn = await asyncpg.connect(pg_engine.url)
@@ -271,9 +265,7 @@ async def test_while_the_listener_is_lost_every_page_is_rendered_afresh(cached_a
 
 async def test_kept_pages_are_the_pages_the_app_renders(cached_app, pg_engine, data_dir):
     client, listener = cached_app
-    venue = await make_venue()
-    await make_session(capacity=5, room=await make_room(venue=venue))
-    await settle(pg_engine, listener)
+    venue, _session = await five_place_session(pg_engine, listener)
     query = f"/whats-on?venue={venue.slug}&day=monday&has_places=yes"
     full, partial = await client.get(query), await client.get(query, headers=HTMX)
     assert len(listener.cache) == 2  # the whole page and the htmx results are kept apart

@@ -1,11 +1,11 @@
-"""What's on, rendered once and reused until something it shows changes.
+"""Shared pages, rendered once and reused until something they show changes.
 
-What's on is the same page for everyone who asks the same question, and by far the most requested one;
-building it runs two or three queries and renders twenty sessions (about 18 KB of HTML). So each web
-process keeps the pages it has rendered, gzipped, and serves them again, but only while it can hear every
-change:
+The home page, What's on (per search) and the activity and venue pages are the same for everyone who asks
+for them (``shared_page`` in web/pages.py), and What's on is by far the most requested page; building it
+runs two or three queries and renders twenty sessions (about 18 KB of HTML). So each web process keeps
+the pages it has rendered, gzipped, and serves them again, but only while it can hear every change:
 
-- On PostgreSQL a statement trigger on each table the page shows (session, activity, room, venue,
+- On PostgreSQL a statement trigger on each table these pages show (session, activity, room, venue,
   partner; migration ``booking_2026_11_30t14_00_00_000000``) runs ``pg_notify('commons_listings')``.
   The notification is delivered when the writing transaction commits, whoever wrote it: the web app,
   a worker, the CLI, or someone in ``psql``.
@@ -180,9 +180,9 @@ class ListingListener:
                 delay = 0.2
                 await _first(lost, self._closing)
                 if lost.is_set():
-                    log.warning("What's on: the connection listening for changes was lost; reconnecting")
+                    log.warning("shared pages: the connection listening for changes was lost; reconnecting")
             except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("What's on: cannot listen for changes (%s); retrying in %.1fs", exc, delay)
+                log.warning("shared pages: cannot listen for changes (%s); retrying in %.1fs", exc, delay)
             finally:
                 self.connected.clear()
                 self.cache.listening = False

@@ -69,23 +69,24 @@ def _filter_choices() -> dict:
     }
 
 
-async def shared_page(request: Request, key: Hashable, render: Callable[[], Awaitable[bytes]]) -> Response:
+async def shared_page(
+    request: Request, key: Hashable, render: Callable[[], Awaitable[bytes]], vary_also: tuple[str, ...] = ()
+) -> Response:
     """A page that is the same for everyone who asks for it: kept between changes where that is possible
     (web/listing_cache.py), and sent gzipped as kept when the browser takes gzip. Such pages post nothing,
-    so they carry no CSRF token (``shared_page`` in base.html) and skip the CSRF middleware (web/security.py)."""
+    so they carry no CSRF token (``shared_page`` in base.html) and skip the CSRF middleware (web/security.py).
+    ``vary_also``: request headers besides Accept-Encoding the page depends on, for caches on the way."""
     cache = cache_of(request.app)
-    if cache is None:
-        return Response(content=await render(), media_type=MediaType.HTML)
+    if cache is None:  # Litestar's compression adds Accept-Encoding to Vary when it compresses
+        headers = {"vary": ", ".join(vary_also)} if vary_also else None
+        return Response(content=await render(), media_type=MediaType.HTML, headers=headers)
     page = await cache.page_for(key, render)
+    vary = ", ".join(("Accept-Encoding", *vary_also))
     if "gzip" not in request.headers.get("accept-encoding", ""):
-        return Response(content=page.html, media_type=MediaType.HTML)
+        return Response(content=page.html, media_type=MediaType.HTML, headers={"vary": vary})
     # Already compressed: marked as a cached response, which Litestar's compression passes through.
     ScopeState.from_scope(request.scope).is_cached = True
-    return Response(
-        content=page.gzipped,
-        media_type=MediaType.HTML,
-        headers={"content-encoding": "gzip", "vary": "Accept-Encoding"},
-    )
+    return Response(content=page.gzipped, media_type=MediaType.HTML, headers={"content-encoding": "gzip", "vary": vary})
 
 
 class PagesController(Controller):
@@ -108,7 +109,8 @@ class PagesController(Controller):
             bool(request.htmx) and not request.htmx.history_restore_request and request.htmx.target == RESULTS_TARGET
         )
         key = ("whats_on", partial, request.scope["query_string"])
-        return await shared_page(request, key, lambda: self._render_whats_on(request, partial))
+        render = lambda: self._render_whats_on(request, partial)  # noqa: E731
+        return await shared_page(request, key, render, vary_also=("HX-Request", "HX-Target"))
 
     @staticmethod
     async def _render_whats_on(request: HTMXRequest, partial: bool) -> bytes:

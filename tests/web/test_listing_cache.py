@@ -275,10 +275,14 @@ async def test_kept_pages_are_the_pages_the_app_renders(cached_app, pg_engine, d
     assert 'name="day" type="checkbox" value="monday" checked' in kept_full.text  # the search kept as typed
     plain = await client.get(query, headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in plain.headers and plain.text == full.text
+    for response in (kept_full, kept_partial, plain):  # for caches on the way: which headers choose the answer
+        assert response.headers["vary"] == "Accept-Encoding, HX-Request, HX-Target"
     # The same question with keeping off renders the same page.
     async with browser(web_settings(pg_engine, data_dir)) as uncached:
         assert cache_of(app_for(web_settings(pg_engine, data_dir))) is None
-        assert (await uncached.get(query)).text == full.text
+        rendered = await uncached.get(query, headers={"Accept-Encoding": "gzip"})
+        assert rendered.text == full.text
+        assert rendered.headers["vary"] == "HX-Request, HX-Target,Accept-Encoding"  # Litestar adds its own
 
 
 async def test_whats_on_carries_no_csrf_token_and_still_sets_security_headers(cached_app):

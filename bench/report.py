@@ -194,6 +194,19 @@ def print_table(results: dict) -> None:
         )
     if results.get("rush_bound"):
         print_rush_bound(results["rush_bound"])
+    if results.get("rush_api"):
+        raw = ceilings.get("raw_transaction", {})
+        _rows(
+            "Rush through the JSON API: the same decision in one request, two for the waiting list (decisions/s)",
+            {
+                level: {
+                    **fig,
+                    "note": fig["note"]
+                    + (f"; {fig['per_second'] / raw[level]['per_second']:.3f} x raw" if level in raw else ""),
+                }
+                for level, fig in results["rush_api"].items()
+            },
+        )
     if results.get("browse"):
         _rows("Browse: GET /whats-on (requests/s)", results["browse"]["whats_on"])
         if "whats_on_new_search" in results["browse"]:

@@ -23,7 +23,7 @@ from bench import events, report, scale
 from bench.browse import browse
 from bench.ceilings import http_load, raw_transaction
 from bench.pieces import pieces
-from bench.rush import rush
+from bench.rush import resident_books_by_api, rush
 from bench.servers import BIN, ROOT, start_commons, start_static
 
 ADMIN_URL = os.environ.get("COMMONS_BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -166,6 +166,7 @@ async def measure(dsn: str, env: dict[str, str], logs: Path, parts: tuple[str, .
             if "rush" in parts:
                 results["rush"] = await _rush(dsn, fixtures, app.url)
                 results["rush_warm_up"] = results["rush"].pop("warm_up")
+                results["rush_api"] = results["rush"].pop("api")
             if "browse" in parts:
                 results["browse"] = await _browse(dsn, fixtures, app.url)
         finally:
@@ -207,6 +208,14 @@ async def _rush(dsn: str, fixtures: dict, url: str) -> dict:
         session_id = await _new_session(dsn, fixtures, CAPACITY, slot)
         figures[str(level)] = await rush(url, session_id, level, first_resident=slot * 100_000)
         figures[str(level)]["invariant"] = await _invariant(dsn, session_id)
+    # The same rush through the JSON API: one request per booking (two for those sent to the waiting
+    # list). Not a target; it shows what the booking path costs without the forms journey around it.
+    figures["api"] = {}
+    for slot, level in enumerate(LEVELS, start=warm_slot + 1):
+        print(f"rush through the JSON API, {level} concurrent residents", flush=True)
+        session_id = await _new_session(dsn, fixtures, CAPACITY, slot)
+        by_api = await rush(url, session_id, level, first_resident=slot * 100_000, journey=resident_books_by_api)
+        figures["api"][str(level)] = {**by_api, "invariant": await _invariant(dsn, session_id)}
     return figures
 
 
@@ -263,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     report.print_table(results)
     written = report.write(results) if parts == PARTS else report.merge(results)
     print(f"\nwritten to {written.relative_to(ROOT)}")
-    broken = [level for level, fig in results.get("rush", {}).items() if not fig["invariant"]["holds"]]
+    rushes = [*results.get("rush", {}).items(), *(("api " + k, v) for k, v in results.get("rush_api", {}).items())]
+    broken = [level for level, fig in rushes if not fig["invariant"]["holds"]]
     if broken:
         print(f"INVARIANT BROKEN at {broken}", file=sys.stderr)
         return 1

@@ -12,6 +12,7 @@ import html
 import re
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 
@@ -25,6 +26,10 @@ HIDDEN_INPUT = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">
 WAITLIST_FORM = re.compile(r'action="[^"]*/waitlist"')
 FULL = 409
 MIN_RESIDENTS = 120  #: residents per level: at least three times the places, so most are turned away
+
+
+#: one resident's journey: (base URL, session, resident number, deciding-request timings, request count) -> outcome
+Journey = Callable[[str, int, int, list[float], "Counter[str] | None"], Awaitable[str]]
 
 
 class Unexpected(Exception):
@@ -56,9 +61,7 @@ async def _timed_post(http: HttpClient, url: str, data: dict, timings: list[floa
     return response
 
 
-async def _join_waitlist(
-    http: HttpClient, session_id: int, page: str, details: dict, timings: list[float]
-) -> str:
+async def _join_waitlist(http: HttpClient, session_id: int, page: str, details: dict, timings: list[float]) -> str:
     if not WAITLIST_FORM.search(page):
         return "full"  # told it is full and shown no waiting list
     response = await _timed_post(
@@ -108,8 +111,38 @@ async def _journey(http: HttpClient, session_id: int, resident: int, timings: li
     raise Unexpected(f"confirm {done.status_code}")
 
 
-async def rush(base_url: str, session_id: int, concurrency: int, first_resident: int) -> dict:
-    """``max(concurrency, MIN_RESIDENTS)`` residents, ``concurrency`` of them at a time."""
+async def resident_books_by_api(
+    base_url: str, session_id: int, resident: int, timings: list[float], requests: Counter[str] | None = None
+) -> str:
+    """The same decision through the JSON API (as a partner's app would make it): POST the booking, and on
+    409 "full" POST the same details to the waiting list. Both requests are deciding ones."""
+    details = {**_details(resident), "party_size": 1, "contact_by_email": True}
+    del details["contact_email"]
+    async with http_client(base_url) as http:
+        try:
+            start = time.perf_counter()
+            booked = await http.post_json(f"/api/v1/sessions/{session_id}/bookings", details)
+            timings.append(time.perf_counter() - start)
+            if booked.status_code == 201:
+                return "booked"
+            if booked.status_code != FULL:
+                raise Unexpected(f"API booking {booked.status_code}")
+            start = time.perf_counter()
+            waiting = await http.post_json(f"/api/v1/sessions/{session_id}/waitlist", details)
+            timings.append(time.perf_counter() - start)
+            if waiting.status_code == 201:
+                return "waitlisted"
+            raise Unexpected(f"API waiting list {waiting.status_code}")
+        finally:
+            if requests is not None:
+                requests["made"] += http.requests
+
+
+async def rush(
+    base_url: str, session_id: int, concurrency: int, first_resident: int, journey: Journey = resident_books
+) -> dict:
+    """``max(concurrency, MIN_RESIDENTS)`` residents, ``concurrency`` of them at a time, each making
+    ``journey`` (the HTML forms, unless told otherwise)."""
     residents = max(concurrency, MIN_RESIDENTS)
     gate = asyncio.Semaphore(concurrency)
     outcomes: Counter[str] = Counter()
@@ -122,7 +155,7 @@ async def rush(base_url: str, session_id: int, concurrency: int, first_resident:
         async with gate:
             start = time.perf_counter()
             try:
-                outcome = await resident_books(base_url, session_id, resident, deciding, requests)
+                outcome = await journey(base_url, session_id, resident, deciding, requests)
             except (Unexpected, aiohttp.ClientError, TimeoutError) as error:
                 errors.append(f"{type(error).__name__}: {error}")
                 return

@@ -54,6 +54,11 @@ class HttpClient:
         async with self._session.post(url, data=data, allow_redirects=False) as response:
             return Reply(response.status, await response.text(), response.headers)
 
+    async def post_json(self, url: str, body: dict) -> Reply:
+        self.requests += 1
+        async with self._session.post(url, json=body, allow_redirects=False) as response:
+            return Reply(response.status, await response.text(), response.headers)
+
     async def aclose(self) -> None:
         await self._session.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email.policy
 import email.utils
 from datetime import UTC, datetime
@@ -70,23 +71,25 @@ class SmtpMailer:
         self.mail_from = mail_from
         self.envelope_from = email.utils.parseaddr(mail_from)[1]
         self._client: aiosmtplib.SMTP | None = None
+        self._lock = asyncio.Lock()
 
     async def deliver(self, message: Email) -> None:
         """Send over the connection kept since the last delivery, or a new one. A connection that failed in
         any way is dropped, so the next message (or this one's retry) starts afresh."""
         # Flattened here, with POLICY: aiosmtplib would flatten a message object with its own.
         payload = build_message(message, self.mail_from).as_bytes()
-        try:
-            client = await self._connection()
-            await client.sendmail(self.envelope_from, [message.to], payload)
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            await self.close()
-            raise MailError(f"{type(exc).__name__}: {exc}", permanent=is_permanent(exc)) from exc
+        async with self._lock:  # senders sharing this mailer take turns on its one connection
+            try:
+                client = await self._connection()
+                await client.sendmail(self.envelope_from, [message.to], payload)
+            except (aiosmtplib.SMTPException, OSError) as exc:
+                await self._drop()
+                raise MailError(f"{type(exc).__name__}: {exc}", permanent=is_permanent(exc)) from exc
 
     async def _connection(self) -> aiosmtplib.SMTP:
         if self._client is not None and self._client.is_connected:
             return self._client
-        await self.close()
+        await self._drop()
         client = aiosmtplib.SMTP(
             hostname=self.hostname,
             port=self.port,
@@ -100,6 +103,10 @@ class SmtpMailer:
         return client
 
     async def close(self) -> None:
+        async with self._lock:
+            await self._drop()
+
+    async def _drop(self) -> None:
         client, self._client = self._client, None
         if client is None or not client.is_connected:
             return

@@ -130,8 +130,12 @@ async def test_a_slowly_retried_poison_event_never_holds_up_the_events_behind_it
         for good in goods:
             await js.publish("commons.availability.changed", encode(good))
         await wait_for_async(lambda: _count(dead_letters(spec.durable), 1), timeout=30, message="the dead letter")
-        info = await js.consumer_info(STREAM_NAME, spec.durable)
-        assert info.num_pending == 0 and info.num_ack_pending == 0
+
+        async def nothing_outstanding() -> bool:  # the dead letter is written just before the message is ended
+            info = await js.consumer_info(STREAM_NAME, spec.durable)
+            return info.num_pending == 0 and info.num_ack_pending == 0
+
+        await wait_for_async(nothing_outstanding, timeout=10, message="no message pending or awaiting its ack")
 
     poison_calls = [when for kind, _, when in log if kind == "poison"]
     assert len(poison_calls) == MAX_DELIVER

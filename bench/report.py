@@ -209,6 +209,20 @@ def print_table(results: dict) -> None:
         )
     if results.get("browse"):
         _rows("Browse: GET /whats-on (requests/s)", results["browse"]["whats_on"])
+        if "whats_on_while_changing" in results["browse"]:
+            static16 = ceilings.get("static_template", {}).get("16")
+            _rows(
+                "Browse: GET /whats-on at 16 while sessions change (each change forgets every kept page)",
+                {
+                    f"{rate}/s": {
+                        **fig,
+                        "note": fig["note"]
+                        + (f"; {fig['per_second'] / static16['per_second']:.3f} x static" if static16 else ""),
+                    }
+                    for rate, fig in results["browse"]["whats_on_while_changing"].items()
+                },
+                label="changes",
+            )
         if "whats_on_new_search" in results["browse"]:
             _rows(
                 "Browse: GET /whats-on, a new search every request, so nothing kept answers (requests/s)",

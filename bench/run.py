@@ -20,7 +20,7 @@ from pathlib import Path
 import asyncpg
 
 from bench import events, report, scale
-from bench.browse import browse
+from bench.browse import CHANGE_RATES, browse, whats_on_while_changing
 from bench.ceilings import http_load, raw_transaction
 from bench.pieces import pieces
 from bench.rush import resident_books_by_api, rush
@@ -225,6 +225,12 @@ async def _browse(dsn: str, fixtures: dict, url: str) -> dict:
         print(f"browse, {level} concurrent", flush=True)
         for page, by_level in (await browse(url, fixtures["browse_session"], level, SECONDS)).items():
             figures[page][str(level)] = by_level
+    figures["whats_on_while_changing"] = {}
+    for rate in CHANGE_RATES:
+        print(f"What's on, {LEVELS[0]} concurrent, while sessions change {rate} times a second", flush=True)
+        figures["whats_on_while_changing"][str(rate)] = await whats_on_while_changing(
+            url, dsn, fixtures["browse_session"], rate, LEVELS[0], SECONDS
+        )
     print("What's on, piece by piece", flush=True)
     figures["whats_on_pieces"] = await pieces(dsn)
     return figures
